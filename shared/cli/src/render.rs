@@ -1,0 +1,133 @@
+//! The `text` format: one block per alert saying what came in, what reflex decided, and why.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use reflex_core::audit::{AuditRecord, Mode, StepResult};
+use reflex_snapshot::Snapshot;
+
+use crate::ReplayArgs;
+
+/// The line before the blocks: what this run is.
+pub fn header(args: &ReplayArgs, mode: Mode, snapshot: Option<&Snapshot>) -> String {
+    let policy = args.policy.as_ref().map_or_else(
+        || "default policy".to_owned(),
+        |p| format!("policy {}", p.display()),
+    );
+    let cluster = match (snapshot, &args.cluster) {
+        (Some(s), Some(path)) => {
+            let sum = s.summary();
+            format!(
+                "snapshot {} ({} nodes, {} Ready; {} pods; {} workloads)",
+                path.display(),
+                sum.nodes.0,
+                sum.nodes.1,
+                sum.pods,
+                sum.workloads
+            )
+        }
+        _ => "no cluster view (targets, owners and annotations are not checked)".to_owned(),
+    };
+    let how = match mode {
+        Mode::DryRun => "dry-run: plans are recorded, nothing is changed",
+        Mode::Enforce => {
+            "execute: plans are applied to an in-memory copy of the snapshot (simulation)"
+        }
+    };
+    format!("reflex replay: {policy}; {cluster}; {how}\n")
+}
+
+/// One record as a block of text.
+pub fn block(record: &AuditRecord, n: usize, file: &Path) -> String {
+    let mut s = String::new();
+    let a = &record.alert;
+    let labels = a
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Writing to a String cannot fail.
+    let _ = writeln!(s, "#{n} {} [{}]", file.display(), record.id);
+    match (&a.name, &a.status) {
+        (Some(name), Some(status)) => {
+            let _ = writeln!(
+                s,
+                "  alert    {name} ({}, {status}) since {}",
+                record.source,
+                a.starts_at.as_deref().unwrap_or("?")
+            );
+            if !labels.is_empty() {
+                let _ = writeln!(s, "  labels   {labels}");
+            }
+        }
+        _ => {
+            let _ = writeln!(s, "  input    could not be decoded");
+        }
+    }
+    if let (Some(rule), Some(class)) = (&record.rule, &record.class) {
+        let _ = writeln!(s, "  rule     {rule} -> {class}");
+    }
+    let decision = match &record.action {
+        Some(action) => format!(
+            "{} {} {}",
+            record.verdict.as_str().to_uppercase(),
+            action.kind,
+            action.target
+        ),
+        None => record.verdict.as_str().to_uppercase(),
+    };
+    let _ = writeln!(s, "  decision {decision}");
+    let _ = writeln!(s, "  why      {}", record.reason);
+    for (i, step) in record.steps.iter().enumerate() {
+        let result = match step.result {
+            StepResult::Planned => "planned",
+            StepResult::DryRun => "dry-run ok",
+            StepResult::Ok => "ok",
+            StepResult::Failed => "FAILED",
+            StepResult::Skipped => "skipped",
+        };
+        let label = if i == 0 { "steps" } else { "" };
+        let _ = writeln!(s, "  {label:<8} {}. {} [{result}]", i + 1, step.call);
+        if !step.detail.is_empty() {
+            let _ = writeln!(s, "  {:<8}    {}", "", step.detail);
+        }
+    }
+    for (i, note) in record.notes.iter().enumerate() {
+        let label = if i == 0 { "notes" } else { "" };
+        let _ = writeln!(s, "  {label:<8} {note}");
+    }
+    s.push('\n');
+    s
+}
+
+/// The closing line: how many alerts, by verdict.
+pub fn summary(
+    count: usize,
+    verdicts: &BTreeMap<&'static str, usize>,
+    mode: Mode,
+    snapshot: Option<&Snapshot>,
+) -> String {
+    let by_verdict = verdicts
+        .iter()
+        .map(|(v, n)| format!("{n} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tail = match (mode, snapshot) {
+        (Mode::DryRun, _) => "dry run: nothing was changed".to_owned(),
+        (Mode::Enforce, Some(s)) => {
+            let terminated = s.terminated();
+            if terminated.is_empty() {
+                "simulated on the snapshot: nothing left this process".to_owned()
+            } else {
+                format!(
+                    "simulated on the snapshot (instances terminated in simulation: {}); nothing left this process",
+                    terminated.join(", ")
+                )
+            }
+        }
+        (Mode::Enforce, None) => String::new(),
+    };
+    format!("{count} alert(s): {by_verdict}. {tail}")
+}

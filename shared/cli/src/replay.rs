@@ -1,0 +1,143 @@
+//! `reflex replay`: the pipeline run over event files, against a snapshot or nothing.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::Utc;
+use reflex_core::alert::{Delivery, Fnv64};
+use reflex_core::audit::{AuditRecord, Mode, Verdict};
+use reflex_core::history::History;
+use reflex_core::pipeline::{Adapters, Clock, Ids, Pipeline};
+use reflex_core::policy::Policy;
+use reflex_snapshot::Snapshot;
+
+use crate::{Format, ReplayArgs, exit, render};
+
+fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
+    match path {
+        None => Ok(Policy::default_policy()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read policy {}", path.display()))?;
+            Policy::from_yaml(&text).with_context(|| format!("policy {} refused", path.display()))
+        }
+    }
+}
+
+fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read cluster snapshot {}", path.display()))?;
+    Snapshot::from_json(&bytes)
+        .with_context(|| format!("cluster snapshot {} refused", path.display()))
+}
+
+/// A run id: distinct per invocation, short enough to read in record ids.
+fn run_id() -> String {
+    let mut h = Fnv64::default();
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    h.write(&nanos.to_le_bytes())
+        .write(&std::process::id().to_le_bytes());
+    format!("replay-{}", &h.hex()[..10])
+}
+
+/// Runs the replay and returns the exit code.
+pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
+    let policy = load_policy(args.policy.as_deref())?;
+    let snapshot = args.cluster.as_deref().map(load_snapshot).transpose()?;
+    if args.execute && snapshot.is_none() {
+        anyhow::bail!(
+            "--execute needs a cluster to act on: give --cluster SNAPSHOT (simulated in memory)"
+        );
+    }
+    let mode = if args.execute {
+        Mode::Enforce
+    } else {
+        Mode::DryRun
+    };
+    let pipeline = Pipeline {
+        policy: &policy,
+        mode,
+    };
+    let adapters = Adapters {
+        cluster: snapshot.as_ref(),
+        live: snapshot.as_ref().filter(|_| args.execute).map(|s| (s, s)),
+    };
+    let clock = match args.now {
+        Some(t) => Clock::Fixed(t),
+        None => Clock::AlertTime {
+            fallback: Utc::now(),
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("cannot start the async runtime")?;
+
+    let mut history = History::new();
+    let mut ids = Ids::new(run_id());
+    let mut verdicts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut code = exit::OK;
+    let mut out = std::io::stdout().lock();
+    let mut count = 0;
+    if args.format == Format::Text {
+        writeln!(out, "{}", render::header(&args, mode, snapshot.as_ref()))?;
+    }
+    for path in &args.events {
+        let records: Vec<AuditRecord> = match std::fs::read(path) {
+            Ok(bytes) => runtime
+                .block_on(pipeline.process(&bytes, &adapters, &mut history, clock, &mut ids))
+                .into_iter()
+                .map(|handled| handled.record)
+                .collect(),
+            Err(e) => {
+                let reason = format!("cannot read event file {}: {e}", path.display());
+                let record =
+                    pipeline.rejected(&[], reason, Delivery::default(), clock_now(clock), &mut ids);
+                history.record(&record);
+                vec![record]
+            }
+        };
+        for record in records {
+            count += 1;
+            *verdicts.entry(record.verdict.as_str()).or_default() += 1;
+            code = match (code, record.verdict) {
+                (_, Verdict::Failed) | (exit::FAILED, _) => exit::FAILED,
+                (_, Verdict::Rejected) => exit::REJECTED,
+                (code, _) => code,
+            };
+            let written = match args.format {
+                Format::Json => writeln!(out, "{}", record.to_json_line()),
+                Format::Text => write!(out, "{}", render::block(&record, count, path)),
+            };
+            if let Err(e) = written {
+                // A closed pipe (`reflex replay ... | head`) is not an error of the replay.
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(code);
+                }
+                return Err(e.into());
+            }
+        }
+    }
+    if args.format == Format::Text {
+        writeln!(
+            out,
+            "{}",
+            render::summary(count, &verdicts, mode, snapshot.as_ref())
+        )?;
+    }
+    out.flush().or_else(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    Ok(code)
+}
+
+fn clock_now(clock: Clock) -> chrono::DateTime<Utc> {
+    match clock {
+        Clock::Fixed(t) | Clock::AlertTime { fallback: t } => t,
+    }
+}

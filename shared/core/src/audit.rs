@@ -1,0 +1,336 @@
+//! The audit record: exactly one per alert, on every path (ARCHITECTURE section 6).
+//!
+//! The key names and verdict names are a contract relied on by users' queries and tooling;
+//! the serde attributes below are that contract, and `tests` pin it.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::alert::{Alert, Labels, Source};
+use crate::cluster::TargetRef;
+use crate::policy::{ActionKind, FailureClass};
+
+/// What happened to an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The action was performed and verified.
+    Executed,
+    /// Dry run: the action passed every guardrail and is recorded, not performed.
+    Planned,
+    /// A guardrail refused the action.
+    Suppressed,
+    /// No policy rule matched the alert.
+    NoMatch,
+    /// Nothing to do: resolved, insufficient data, or the target no longer exists.
+    Ignored,
+    /// The input could not be decoded or named an invalid target.
+    Rejected,
+    /// The action or its verification failed.
+    Failed,
+}
+
+impl Verdict {
+    /// The contract name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Executed => "executed",
+            Verdict::Planned => "planned",
+            Verdict::Suppressed => "suppressed",
+            Verdict::NoMatch => "no_match",
+            Verdict::Ignored => "ignored",
+            Verdict::Rejected => "rejected",
+            Verdict::Failed => "failed",
+        }
+    }
+
+    /// Whether the verdict stands for an action that counts against cooldown and budget.
+    pub fn counts_as_action(self) -> bool {
+        matches!(self, Verdict::Executed | Verdict::Planned | Verdict::Failed)
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether reflex acts or only records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Mode {
+    /// Record the plan; against a live cluster also send it with `dryRun=All`.
+    #[serde(rename = "dry-run")]
+    DryRun,
+    /// Perform the plan and verify the result.
+    #[serde(rename = "enforce")]
+    Enforce,
+}
+
+impl Mode {
+    /// The contract name (`dry-run` / `enforce`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::DryRun => "dry-run",
+            Mode::Enforce => "enforce",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "dry-run" => Ok(Mode::DryRun),
+            "enforce" => Ok(Mode::Enforce),
+            other => Err(format!(
+                "unknown mode {other:?}: expected dry-run or enforce"
+            )),
+        }
+    }
+}
+
+/// `alert` in the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertSummary {
+    /// Alert or alarm name; null when the input could not be decoded.
+    pub name: Option<String>,
+    /// `firing`, `resolved`, `insufficient_data`; null when undecodable.
+    pub status: Option<String>,
+    /// Alert-instance fingerprint; for undecodable input a digest of the bytes.
+    pub fingerprint: Option<String>,
+    /// Labels.
+    pub labels: Labels,
+    /// When the alert started.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub starts_at: Option<String>,
+}
+
+/// `action` in the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionSummary {
+    /// Action kind.
+    pub kind: ActionKind,
+    /// The object acted on.
+    pub target: TargetRef,
+}
+
+/// What a step's call came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepResult {
+    /// Dry run: recorded, not sent.
+    Planned,
+    /// Sent with `dryRun=All` and accepted.
+    DryRun,
+    /// Performed.
+    Ok,
+    /// Failed; `detail` says why.
+    Failed,
+    /// Not reached because an earlier step failed.
+    Skipped,
+}
+
+/// One API call, planned or made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Operation name (`delete_pod`, `cordon`, `evict`, `terminate_instance`, ...).
+    pub op: String,
+    /// The concrete request, e.g. `DELETE /api/v1/namespaces/production/pods/vote-1`.
+    pub call: String,
+    /// Outcome.
+    pub result: StepResult,
+    /// Details: the answer, what blocked it, what it waits on.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub detail: String,
+}
+
+/// One audit record (contract keys first; extra keys after).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Unique record id.
+    pub id: String,
+    /// When the record was made (RFC 3339, UTC).
+    pub time: String,
+    /// `cloudwatch`, `alertmanager`, `grafana`, or `unknown` for undecodable input.
+    pub source: String,
+    /// The alert.
+    pub alert: AlertSummary,
+    /// Failure class, when a rule matched.
+    pub class: Option<FailureClass>,
+    /// Matching rule name.
+    pub rule: Option<String>,
+    /// The action and its target, when one was decided.
+    pub action: Option<ActionSummary>,
+    /// `dry-run` or `enforce`.
+    pub mode: Mode,
+    /// What happened.
+    pub verdict: Verdict,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// API calls planned or made.
+    pub steps: Vec<StepRecord>,
+    /// The alert-instance key used for exactly-once (source, fingerprint, start).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub instance: Option<String>,
+    /// Input shape and delivery ids.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub delivery: Option<crate::alert::Delivery>,
+    /// Guardrail facts worth keeping (what was not checked without a cluster, PDB notes).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
+}
+
+/// Formats a time the way records carry it.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl AlertSummary {
+    /// The summary of a decoded alert.
+    pub fn of(alert: &Alert) -> Self {
+        AlertSummary {
+            name: Some(alert.name.clone()),
+            status: Some(alert.status.as_str().to_owned()),
+            fingerprint: Some(alert.fingerprint.clone()),
+            labels: alert.labels.clone(),
+            starts_at: Some(rfc3339(alert.starts_at)),
+        }
+    }
+}
+
+impl AuditRecord {
+    /// The skeleton of a record for `alert`; the pipeline fills in the decision.
+    pub fn for_alert(id: String, time: DateTime<Utc>, mode: Mode, alert: &Alert) -> Self {
+        AuditRecord {
+            id,
+            time: rfc3339(time),
+            source: alert.source.as_str().to_owned(),
+            alert: AlertSummary::of(alert),
+            class: None,
+            rule: None,
+            action: None,
+            mode,
+            verdict: Verdict::NoMatch,
+            reason: String::new(),
+            steps: Vec::new(),
+            instance: Some(alert.instance_key()),
+            delivery: Some(alert.delivery.clone()),
+            notes: Vec::new(),
+        }
+    }
+
+    /// A `rejected` record for input that could not be decoded.
+    pub fn rejected(
+        id: String,
+        time: DateTime<Utc>,
+        mode: Mode,
+        source: Option<Source>,
+        digest: String,
+        reason: String,
+        delivery: crate::alert::Delivery,
+    ) -> Self {
+        AuditRecord {
+            id,
+            time: rfc3339(time),
+            source: source.map_or("unknown", Source::as_str).to_owned(),
+            alert: AlertSummary {
+                name: None,
+                status: None,
+                fingerprint: Some(digest),
+                labels: Labels::new(),
+                starts_at: None,
+            },
+            class: None,
+            rule: None,
+            action: None,
+            mode,
+            verdict: Verdict::Rejected,
+            reason,
+            steps: Vec::new(),
+            instance: None,
+            delivery: Some(delivery),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The record as one JSON line (no trailing newline).
+    pub fn to_json_line(&self) -> String {
+        // Serializing these plain structs cannot fail: every map key is a string.
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_carries_every_contract_key() {
+        let record = AuditRecord::rejected(
+            "r1".into(),
+            DateTime::UNIX_EPOCH,
+            Mode::DryRun,
+            None,
+            "abc".into(),
+            "not JSON".into(),
+            crate::alert::Delivery::default(),
+        );
+        let value: serde_json::Value = serde_json::from_str(&record.to_json_line()).expect("json");
+        for key in [
+            "id", "time", "source", "alert", "class", "rule", "action", "mode", "verdict",
+            "reason", "steps",
+        ] {
+            assert!(value.get(key).is_some(), "missing {key}");
+        }
+        for key in ["name", "status", "fingerprint", "labels"] {
+            assert!(value["alert"].get(key).is_some(), "missing alert.{key}");
+        }
+        assert_eq!(value["verdict"], "rejected");
+        assert_eq!(value["mode"], "dry-run");
+        assert_eq!(value["time"], "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn verdicts_use_contract_names() {
+        let names: Vec<String> = [
+            Verdict::Executed,
+            Verdict::Planned,
+            Verdict::Suppressed,
+            Verdict::NoMatch,
+            Verdict::Ignored,
+            Verdict::Rejected,
+            Verdict::Failed,
+        ]
+        .iter()
+        .map(|v| {
+            serde_json::to_value(v)
+                .expect("json")
+                .as_str()
+                .expect("str")
+                .to_owned()
+        })
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "executed",
+                "planned",
+                "suppressed",
+                "no_match",
+                "ignored",
+                "rejected",
+                "failed"
+            ]
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! Alertmanager webhook (version "4") and Grafana unified-alerting webhook (version "1").
+//!
+//! Grafana's body is Alertmanager's plus `orgId`, `state`, `title`, `message` and, per
+//! alert, `values`, `silenceURL`, `dashboardURL`, `panelURL`: one wire type reads both, and
+//! only the source differs. Only `alerts` is read, straight into typed structs: labels and
+//! annotations into maps, every other field (`generatorURL`, `endsAt`, `values`, the group
+//! fields) skipped without allocation. This is the hot path: a 1,000-alert group must cost
+//! no more than parsing it into a `serde_json::Value`.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::detect::Top;
+use super::json::{self, Str, excerpt};
+use super::time::parse_timestamp;
+use super::{Ctx, Decoded};
+use crate::alert::{Alert, AlertStatus, Labels, Source, label_fingerprint};
+
+/// One alert of the group, as sent. Every field is optional on the wire so that a missing
+/// one is reported per alert, by name, instead of failing the whole group.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAlert<'a> {
+    #[serde(borrow)]
+    status: Option<Str<'a>>,
+    labels: Option<Labels>,
+    annotations: Option<Labels>,
+    #[serde(borrow)]
+    starts_at: Option<Str<'a>>,
+    /// Absent before Alertmanager 0.19; Grafana always sends it.
+    #[serde(borrow)]
+    fingerprint: Option<Str<'a>>,
+}
+
+/// The whole webhook body, read only to explain a payload whose first pass failed.
+#[derive(Debug, Deserialize)]
+pub(super) struct WebhookDoc<'a> {
+    #[serde(borrow)]
+    #[allow(dead_code)] // read by serde to locate the failing field, never used after
+    alerts: Vec<WireAlert<'a>>,
+}
+
+/// Decodes every alert of a webhook group, in order, into `out`.
+pub(super) fn webhook(top: &Top<'_>, source: Source, ctx: &Ctx, out: &mut Vec<Decoded>) {
+    let Some(raw) = top.alerts else {
+        out.push(ctx.reject("alerts: missing"));
+        return;
+    };
+    // Fast path: the whole array in one typed pass.
+    if let Ok(alerts) = serde_json::from_str::<Vec<WireAlert<'_>>>(raw.get()) {
+        if alerts.is_empty() {
+            out.push(ctx.reject("alerts: empty, the group holds no alert"));
+        }
+        out.extend(
+            alerts
+                .into_iter()
+                .enumerate()
+                .map(|(i, alert)| normalize(alert, i, source, ctx)),
+        );
+        return;
+    }
+    // Some alert is malformed: read them one by one so that only that one is rejected.
+    match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+        Err(e) => out.push(ctx.reject(json::explain::<Vec<WireAlert<'_>>>(
+            raw.get().as_bytes(),
+            "alerts",
+            &e,
+        ))),
+        Ok(items) => {
+            if items.is_empty() {
+                out.push(ctx.reject("alerts: empty, the group holds no alert"));
+            }
+            for (i, item) in items.into_iter().enumerate() {
+                match json::typed::<WireAlert<'_>>(item.get(), &format!("alerts[{i}]")) {
+                    Ok(alert) => out.push(normalize(alert, i, source, ctx)),
+                    Err(reason) => out.push(ctx.reject(reason)),
+                }
+            }
+        }
+    }
+}
+
+fn normalize(alert: WireAlert<'_>, i: usize, source: Source, ctx: &Ctx) -> Decoded {
+    let status = match alert.status.as_ref().map(Str::as_str) {
+        Some("firing") => AlertStatus::Firing,
+        Some("resolved") => AlertStatus::Resolved,
+        Some(other) => {
+            return ctx.reject(format!(
+                "alerts[{i}].status: {} is neither \"firing\" nor \"resolved\"",
+                excerpt(other, 40)
+            ));
+        }
+        None => return ctx.reject(format!("alerts[{i}].status: missing")),
+    };
+    let labels = alert.labels.unwrap_or_default();
+    let name = match labels.get("alertname") {
+        Some(name) if !name.is_empty() => name.clone(),
+        Some(_) => return ctx.reject(format!("alerts[{i}].labels.alertname: empty")),
+        None => return ctx.reject(format!("alerts[{i}].labels.alertname: missing")),
+    };
+    let starts_at = match alert
+        .starts_at
+        .as_ref()
+        .map(|s| parse_timestamp(s.as_str()))
+    {
+        Some(Ok(t)) => t,
+        Some(Err(why)) => return ctx.reject(format!("alerts[{i}].startsAt: {why}")),
+        None => return ctx.reject(format!("alerts[{i}].startsAt: missing")),
+    };
+    let fingerprint = match alert.fingerprint {
+        Some(f) if !f.as_str().is_empty() => f.into_string(),
+        _ => label_fingerprint(&labels),
+    };
+    Ok(Alert {
+        source,
+        name,
+        status,
+        fingerprint,
+        starts_at,
+        labels,
+        annotations: alert.annotations.unwrap_or_default(),
+        delivery: ctx.delivery(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::alert::{AlertStatus, Shape, Source, label_fingerprint};
+    use crate::decode::{Decoded, decode};
+
+    fn webhook(alerts: &[&str]) -> String {
+        format!(
+            r#"{{"receiver":"r","status":"firing","alerts":[{}],"groupLabels":{{}},
+               "commonLabels":{{}},"commonAnnotations":null,"externalURL":"http://am",
+               "version":"4","groupKey":"{{}}:{{}}"}}"#,
+            alerts.join(",")
+        )
+    }
+
+    fn alert(name: &str, status: &str, extra: &str) -> String {
+        format!(
+            r#"{{"status":"{status}","labels":{{"alertname":"{name}","namespace":"production","pod":"vote-1"}},
+               "annotations":{{"summary":"s"}},"startsAt":"2024-05-01T10:00:00.123456789Z",
+               "endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://p"{extra}}}"#
+        )
+    }
+
+    fn reasons(items: &[Decoded]) -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|i| i.as_ref().err().map(|r| r.reason.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_group_yields_one_alert_per_entry_in_order() {
+        let body = webhook(&[
+            &alert("KubePodCrashLooping", "firing", r#","fingerprint":"aaa""#),
+            &alert("KubePodNotReady", "resolved", r#","fingerprint":"bbb""#),
+        ]);
+        let items = decode(body.as_bytes());
+        assert_eq!(items.len(), 2);
+        let a = items[0].as_ref().unwrap();
+        let b = items[1].as_ref().unwrap();
+        assert_eq!(
+            (a.name.as_str(), a.status),
+            ("KubePodCrashLooping", AlertStatus::Firing)
+        );
+        assert_eq!(
+            (b.name.as_str(), b.status),
+            ("KubePodNotReady", AlertStatus::Resolved)
+        );
+        assert_eq!((a.delivery.index, b.delivery.index), (0, 1));
+        assert_eq!(a.fingerprint, "aaa");
+        assert_eq!(a.source, Source::Alertmanager);
+        assert_eq!(a.delivery.shape, Some(Shape::AlertmanagerWebhook));
+        assert_eq!(a.labels["pod"], "vote-1");
+        assert_eq!(a.annotations["summary"], "s");
+    }
+
+    #[test]
+    fn missing_or_empty_fingerprint_falls_back_to_the_label_hash() {
+        let body = webhook(&[
+            &alert("A", "firing", ""),
+            &alert("B", "firing", r#","fingerprint":"""#),
+        ]);
+        for item in decode(body.as_bytes()) {
+            let a = item.unwrap();
+            assert_eq!(a.fingerprint, label_fingerprint(&a.labels));
+        }
+    }
+
+    #[test]
+    fn an_unknown_status_rejects_that_alert_only() {
+        let body = webhook(&[
+            &alert("A", "firing", ""),
+            &alert("B", "pending", ""),
+            &alert("C", "resolved", ""),
+        ]);
+        let items = decode(body.as_bytes());
+        assert_eq!(items.len(), 3);
+        assert!(items[0].is_ok() && items[2].is_ok());
+        assert_eq!(
+            reasons(&items),
+            [
+                r#"looked like an Alertmanager webhook (version "4"): alerts[1].status: "pending" is neither "firing" nor "resolved""#
+            ]
+        );
+        assert_eq!(items[1].as_ref().unwrap_err().delivery.index, 1);
+    }
+
+    #[test]
+    fn a_missing_alertname_is_named_by_its_path() {
+        let body = webhook(&[
+            r#"{"status":"firing","labels":{"job":"x"},"startsAt":"2024-05-01T10:00:00Z"}"#,
+        ]);
+        assert_eq!(
+            reasons(&decode(body.as_bytes())),
+            [
+                r#"looked like an Alertmanager webhook (version "4"): alerts[0].labels.alertname: missing"#
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_start_time_is_named_by_its_path() {
+        let body = webhook(&[
+            &alert("A", "firing", "").replace("2024-05-01T10:00:00.123456789Z", "last tuesday")
+        ]);
+        let reasons = reasons(&decode(body.as_bytes()));
+        assert!(
+            reasons[0].starts_with(
+                r#"looked like an Alertmanager webhook (version "4"): alerts[0].startsAt: not a timestamp: "last tuesday""#
+            ),
+            "{reasons:?}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_deep_inside_one_alert_rejects_that_alert_with_its_path() {
+        let body = webhook(&[
+            &alert("A", "firing", ""),
+            r#"{"status":"firing","labels":{"alertname":"B","replicas":3},"startsAt":"2024-05-01T10:00:00Z"}"#,
+        ]);
+        let items = decode(body.as_bytes());
+        assert_eq!(items.len(), 2);
+        assert!(items[0].is_ok());
+        assert_eq!(
+            reasons(&items),
+            [
+                r#"looked like an Alertmanager webhook (version "4"): alerts[1].labels.replicas: invalid type: integer `3`, expected a string"#
+            ]
+        );
+    }
+
+    #[test]
+    fn a_truncated_webhook_names_the_field_it_broke_in() {
+        let body = webhook(&[&alert("A", "firing", ""), &alert("B", "firing", "")]);
+        // Cut inside the second alert's startsAt value.
+        let second = body.match_indices(r#""startsAt":"2024"#).nth(1).unwrap().0;
+        let items = decode(&body.as_bytes()[..second + 16]);
+        assert_eq!(
+            reasons(&items),
+            ["looked like an Alertmanager webhook: alerts[1].startsAt: premature end of input"]
+        );
+        assert_eq!(
+            items[0].as_ref().unwrap_err().shape,
+            Some(Shape::AlertmanagerWebhook)
+        );
+    }
+
+    #[test]
+    fn alerts_that_are_not_an_array_are_rejected() {
+        let items = decode(br#"{"version":"4","alerts":{"a":1}}"#);
+        assert_eq!(
+            reasons(&items),
+            [
+                r#"looked like an Alertmanager webhook (version "4"): alerts: invalid type: map, expected a sequence"#
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_group_is_one_rejection() {
+        let items = decode(br#"{"version":"4","alerts":[]}"#);
+        assert_eq!(
+            reasons(&items),
+            [
+                r#"looked like an Alertmanager webhook (version "4"): alerts: empty, the group holds no alert"#
+            ]
+        );
+    }
+
+    #[test]
+    fn null_labels_annotations_and_common_annotations_are_accepted() {
+        let body = webhook(&[
+            r#"{"status":"firing","labels":{"alertname":"A"},"annotations":null,"startsAt":"2024-05-01T10:00:00Z"}"#,
+        ]);
+        let a = decode(body.as_bytes()).remove(0).unwrap();
+        assert!(a.annotations.is_empty());
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let body = webhook(&[
+            r#"{"status":"firing","labels":{"alertname":"A\u00e9\"q"},"startsAt":"2024-05-01T10:00:00Z","fingerprint":"f\/1"}"#,
+        ]);
+        let a = decode(body.as_bytes()).remove(0).unwrap();
+        assert_eq!(a.name, "Aé\"q");
+        assert_eq!(a.fingerprint, "f/1");
+    }
+
+    #[test]
+    fn grafana_is_told_from_alertmanager_by_org_id_and_version() {
+        let body = r#"{"receiver":"r","status":"firing","orgId":1,"version":"1","state":"alerting",
+            "alerts":[{"status":"firing","labels":{"alertname":"G"},"startsAt":"2021-10-12T09:51:03.157076+02:00",
+            "fingerprint":"c6","values":{"B":44.2,"C":1},"silenceURL":"x","dashboardURL":"","panelURL":""}]}"#;
+        let a = decode(body.as_bytes()).remove(0).unwrap();
+        assert_eq!(a.source, Source::Grafana);
+        assert_eq!(a.delivery.shape, Some(Shape::GrafanaWebhook));
+    }
+}

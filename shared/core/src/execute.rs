@@ -1,0 +1,353 @@
+//! Execution: a plan's steps, sent to the adapters in order.
+//!
+//! A plan is a list of [`Op`]s, each one concrete API call (or one wait), so a dry run can
+//! show exactly what a live run would send. [`run`] walks the list: in `dry-run` without a
+//! live cluster it only records; in `dry-run` with one it sends each mutating call with
+//! `dryRun=All` and skips the waits; in `enforce` it performs every step, stops at the first
+//! failure and marks the rest skipped (so a failed drain leaves the node cordoned: the safe
+//! state). Consecutive evictions are handed over as one batch, which adapters run in
+//! parallel.
+
+use serde_json::json;
+
+use crate::audit::{Mode, StepRecord, StepResult, Verdict};
+use crate::cluster::{
+    Actuator, CORDON_ANNOTATION, ClusterError, Fleet, Submit, TargetKind, TargetRef,
+};
+use crate::duration::Span;
+
+/// The annotation `kubectl rollout restart` sets on a pod template.
+pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
+
+/// A pod, by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PodRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl std::fmt::Display for PodRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Delete a pod so its controller replaces it.
+    DeletePod {
+        /// The pod.
+        pod: PodRef,
+    },
+    /// Wait until the pod's controller has a Ready pod that replaced it.
+    VerifyReplacement {
+        /// The deleted pod.
+        pod: PodRef,
+        /// Its controller, e.g. `ReplicaSet vote-6f7c9b8d5`.
+        controller: String,
+        /// Give up after this long.
+        timeout: Span,
+    },
+    /// Merge-patch `kubectl.kubernetes.io/restartedAt` onto a workload's pod template.
+    RestartWorkload {
+        /// The workload.
+        target: TargetRef,
+        /// The timestamp written.
+        at: String,
+    },
+    /// `kubectl rollout undo`: replace a Deployment's pod template with an older revision's,
+    /// guarded by a JSON-patch `test` of the resourceVersion read while planning.
+    Rollback {
+        /// The Deployment.
+        target: TargetRef,
+        /// Its resourceVersion when the plan was made.
+        resource_version: String,
+        /// Revision being left.
+        from_revision: u64,
+        /// Revision restored.
+        to_revision: u64,
+        /// The restored pod template (without `pod-template-hash`).
+        template: serde_json::Value,
+    },
+    /// Wait until a workload's rollout completes.
+    VerifyRollout {
+        /// The workload.
+        target: TargetRef,
+        /// Give up after this long.
+        timeout: Span,
+    },
+    /// Mark a node unschedulable, recording why in an annotation.
+    Cordon {
+        /// Node name.
+        node: String,
+        /// Why (stored in the annotation).
+        reason: String,
+    },
+    /// Evict a pod through the Eviction API (honours PodDisruptionBudgets).
+    Evict {
+        /// The pod.
+        pod: PodRef,
+    },
+    /// Wait until evicted pods are gone.
+    WaitPodsGone {
+        /// The pods.
+        pods: Vec<PodRef>,
+        /// Give up after this long (the drain timeout).
+        timeout: Span,
+    },
+    /// Terminate the node's instance in its Auto Scaling group, keeping desired capacity.
+    TerminateInstance {
+        /// Node name.
+        node: String,
+        /// EC2 instance id.
+        instance_id: String,
+    },
+    /// Tell on-call; change nothing.
+    Notify {
+        /// What to say.
+        message: String,
+    },
+    /// A step that could not be made concrete without a cluster view.
+    Unresolved {
+        /// What the step would do.
+        what: String,
+    },
+}
+
+impl Op {
+    /// Short operation name for audit steps.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::DeletePod { .. } => "delete_pod",
+            Op::VerifyReplacement { .. } => "verify_replacement",
+            Op::RestartWorkload { .. } => "rollout_restart",
+            Op::Rollback { .. } => "rollback",
+            Op::VerifyRollout { .. } => "verify_rollout",
+            Op::Cordon { .. } => "cordon",
+            Op::Evict { .. } => "evict",
+            Op::WaitPodsGone { .. } => "wait_pods_gone",
+            Op::TerminateInstance { .. } => "terminate_instance",
+            Op::Notify { .. } => "notify",
+            Op::Unresolved { .. } => "unresolved",
+        }
+    }
+
+    /// Whether the step changes something (and so has a `dryRun=All` form).
+    pub fn is_mutation(&self) -> bool {
+        matches!(
+            self,
+            Op::DeletePod { .. }
+                | Op::RestartWorkload { .. }
+                | Op::Rollback { .. }
+                | Op::Cordon { .. }
+                | Op::Evict { .. }
+                | Op::TerminateInstance { .. }
+        )
+    }
+
+    /// The merge patch a restart sends.
+    pub fn restart_patch(at: &str) -> serde_json::Value {
+        json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: at}}}}})
+    }
+
+    /// The merge patch a cordon sends.
+    pub fn cordon_patch(reason: &str) -> serde_json::Value {
+        json!({"metadata": {"annotations": {CORDON_ANNOTATION: reason}}, "spec": {"unschedulable": true}})
+    }
+
+    /// The JSON patch a rollback sends: the `test` makes a concurrent change fail with a
+    /// conflict instead of being overwritten.
+    pub fn rollback_patch(
+        resource_version: &str,
+        template: &serde_json::Value,
+    ) -> serde_json::Value {
+        json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
+            {"op": "replace", "path": "/spec/template", "value": template},
+        ])
+    }
+
+    /// The concrete request, as the audit record shows it.
+    pub fn call(&self) -> String {
+        match self {
+            Op::DeletePod { pod } => format!(
+                "DELETE /api/v1/namespaces/{}/pods/{}",
+                pod.namespace, pod.name
+            ),
+            Op::VerifyReplacement {
+                pod,
+                controller,
+                timeout,
+            } => format!(
+                "LIST /api/v1/namespaces/{}/pods until {controller} has a Ready pod replacing {} (timeout {timeout})",
+                pod.namespace, pod.name
+            ),
+            Op::RestartWorkload { target, at } => format!(
+                "PATCH {} (merge-patch: spec.template.metadata.annotations[{RESTARTED_AT_ANNOTATION}]={at})",
+                target.api_path()
+            ),
+            Op::Rollback {
+                target,
+                resource_version,
+                from_revision,
+                to_revision,
+                ..
+            } => format!(
+                "PATCH {} (json-patch: test /metadata/resourceVersion={resource_version}; replace /spec/template with revision {to_revision}'s, leaving revision {from_revision})",
+                target.api_path()
+            ),
+            Op::VerifyRollout { target, timeout } => format!(
+                "GET {} until status.observedGeneration >= metadata.generation and updated = available = desired replicas (timeout {timeout})",
+                target.api_path()
+            ),
+            Op::Cordon { node, .. } => format!(
+                "PATCH /api/v1/nodes/{node} (merge-patch: spec.unschedulable=true, metadata.annotations[{CORDON_ANNOTATION}])"
+            ),
+            Op::Evict { pod } => format!(
+                "POST /api/v1/namespaces/{}/pods/{}/eviction",
+                pod.namespace, pod.name
+            ),
+            Op::WaitPodsGone { pods, timeout } => {
+                format!(
+                    "GET each of {} evicted pods until 404 (timeout {timeout})",
+                    pods.len()
+                )
+            }
+            Op::TerminateInstance { instance_id, node } => format!(
+                "autoscaling:TerminateInstanceInAutoScalingGroup InstanceId={instance_id} ShouldDecrementDesiredCapacity=false (node {node})"
+            ),
+            Op::Notify { message } => format!("notify on-call: {message}"),
+            Op::Unresolved { what } => format!("(unresolved without a cluster view) {what}"),
+        }
+    }
+}
+
+/// What running a plan came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `executed`, `planned` or `failed`.
+    pub verdict: Verdict,
+    /// Step results, one per op, in order.
+    pub steps: Vec<StepRecord>,
+    /// The first failure, if any.
+    pub error: Option<ClusterError>,
+}
+
+fn record(op: &Op, result: StepResult, detail: String) -> StepRecord {
+    StepRecord {
+        op: op.name().to_owned(),
+        call: op.call(),
+        result,
+        detail,
+    }
+}
+
+/// Records a plan without sending anything (dry run without a live cluster).
+pub fn record_only(ops: &[Op]) -> Outcome {
+    Outcome {
+        verdict: Verdict::Planned,
+        steps: ops
+            .iter()
+            .map(|op| record(op, StepResult::Planned, String::new()))
+            .collect(),
+        error: None,
+    }
+}
+
+/// Runs a plan against live adapters. In [`Mode::DryRun`] mutating steps go out with
+/// `dryRun=All` and waits are recorded only; in [`Mode::Enforce`] everything is performed.
+pub async fn run<A: Actuator, F: Fleet>(
+    ops: &[Op],
+    mode: Mode,
+    actuator: &A,
+    fleet: &F,
+) -> Outcome {
+    let submit = match mode {
+        Mode::DryRun => Submit::DryRun,
+        Mode::Enforce => Submit::Apply,
+    };
+    let mut steps = Vec::with_capacity(ops.len());
+    let mut error = None;
+    let mut i = 0;
+    while i < ops.len() {
+        if error.is_some() {
+            steps.extend(
+                ops[i..]
+                    .iter()
+                    .map(|op| record(op, StepResult::Skipped, String::new())),
+            );
+            break;
+        }
+        // Hand a run of consecutive evictions over as one batch.
+        let batch_end = if matches!(ops[i], Op::Evict { .. }) {
+            ops[i..]
+                .iter()
+                .position(|op| !matches!(op, Op::Evict { .. }))
+                .map_or(ops.len(), |n| i + n)
+        } else {
+            i + 1
+        };
+        let batch = &ops[i..batch_end];
+        let waits_only = mode == Mode::DryRun && !batch[0].is_mutation();
+        if waits_only || matches!(batch[0], Op::Notify { .. }) {
+            let (result, detail) = match &batch[0] {
+                Op::Notify { .. } => (StepResult::Ok, "recorded for on-call".to_owned()),
+                _ => (
+                    StepResult::Planned,
+                    "not waited for in a dry run".to_owned(),
+                ),
+            };
+            steps.push(record(&batch[0], result, detail));
+            i = batch_end;
+            continue;
+        }
+        let results: Vec<Result<String, ClusterError>> = match &batch[0] {
+            Op::Evict { .. } => actuator.apply_batch(batch, submit).await,
+            Op::TerminateInstance { instance_id, .. } => {
+                vec![fleet.terminate(instance_id, submit).await]
+            }
+            Op::Unresolved { what } => vec![Err(ClusterError::Unsupported(format!(
+                "step not resolved without a cluster view: {what}"
+            )))],
+            op => vec![actuator.apply(op, submit).await],
+        };
+        for (op, result) in batch.iter().zip(results) {
+            match result {
+                Ok(detail) => {
+                    let ok = if submit == Submit::DryRun {
+                        StepResult::DryRun
+                    } else {
+                        StepResult::Ok
+                    };
+                    steps.push(record(op, ok, detail));
+                }
+                Err(e) => {
+                    steps.push(record(op, StepResult::Failed, e.to_string()));
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        i = batch_end;
+    }
+    let verdict = match (&error, mode) {
+        (Some(_), _) => Verdict::Failed,
+        (None, Mode::DryRun) => Verdict::Planned,
+        (None, Mode::Enforce) => Verdict::Executed,
+    };
+    Outcome {
+        verdict,
+        steps,
+        error,
+    }
+}
+
+/// Whether `kind` can carry a pod-template restart.
+pub fn restartable(kind: TargetKind) -> bool {
+    matches!(
+        kind,
+        TargetKind::Deployment | TargetKind::StatefulSet | TargetKind::DaemonSet
+    )
+}

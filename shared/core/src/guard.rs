@@ -1,0 +1,406 @@
+//! Guardrails (ARCHITECTURE section 5): each a pure check that either lets an action
+//! through or refuses it with a verdict and a sentence saying why.
+//!
+//! The planner calls these in a fixed order (cheapest and least cluster-dependent first);
+//! every refusal path here has a test below and an end-to-end CLI test.
+
+use chrono::{DateTime, Utc};
+
+use crate::alert::{Alert, AlertStatus};
+use crate::audit::Verdict;
+use crate::cluster::{Meta, Node, TargetRef};
+use crate::history::History;
+use crate::policy::{ActionKind, Guardrails};
+
+/// A guardrail said no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `suppressed` (a guardrail refused) or `ignored` (nothing to do).
+    pub verdict: Verdict,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A guardrail refusal.
+    pub fn suppressed(reason: impl Into<String>) -> Self {
+        Refusal {
+            verdict: Verdict::Suppressed,
+            reason: reason.into(),
+        }
+    }
+
+    /// Nothing to do.
+    pub fn ignored(reason: impl Into<String>) -> Self {
+        Refusal {
+            verdict: Verdict::Ignored,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result of a guardrail check.
+pub type Check = Result<(), Refusal>;
+
+/// Never act on a resolved alert or on insufficient data.
+pub fn firing(alert: &Alert) -> Check {
+    match alert.status {
+        AlertStatus::Firing => Ok(()),
+        AlertStatus::Resolved => Err(Refusal::ignored(
+            "the alert is resolved; nothing to remediate",
+        )),
+        AlertStatus::InsufficientData => Err(Refusal::ignored(
+            "the alarm is in INSUFFICIENT_DATA; reflex does not act without data",
+        )),
+    }
+}
+
+/// Exactly once per alert instance: a redelivery or a repeated notification does nothing.
+pub fn first_delivery(alert: &Alert, history: &History) -> Check {
+    match history.handled_by(&alert.instance_key()) {
+        Some(id) => Err(Refusal::suppressed(format!(
+            "duplicate delivery: this alert instance was already handled (record {id})"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Never act in a denied namespace.
+pub fn namespace_allowed(namespace: &str, guardrails: &Guardrails) -> Check {
+    if guardrails.denied_namespaces.iter().any(|d| d == namespace) {
+        Err(Refusal::suppressed(format!(
+            "namespace {namespace} is denied by policy (denied: {})",
+            guardrails.denied_namespaces.join(", ")
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// Respect `reflex/skip-remediation: "true"` on any of the given objects (target, its
+/// controller, its namespace, its node). Each entry is a description and the metadata.
+pub fn not_opted_out<'a>(objects: impl IntoIterator<Item = (String, &'a Meta)>) -> Check {
+    for (what, meta) in objects {
+        if meta.opted_out() {
+            return Err(Refusal::suppressed(format!(
+                "{what} is annotated {}=\"true\"",
+                crate::cluster::SKIP_ANNOTATION
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One action per target per cooldown.
+pub fn cooled_down(
+    target: &TargetRef,
+    history: &History,
+    now: DateTime<Utc>,
+    guardrails: &Guardrails,
+) -> Check {
+    let since = now - guardrails.cooldown.to_chrono();
+    match history.last_action_on(target, since) {
+        Some(prior) => Err(Refusal::suppressed(format!(
+            "cooldown: {} already had {} at {} (one action per target per {}; record {})",
+            target,
+            prior.kind,
+            crate::audit::rfc3339(prior.at),
+            guardrails.cooldown,
+            prior.record_id
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// At most `budget.max_actions` cluster-changing actions per window (notify is free).
+pub fn within_budget(
+    kind: ActionKind,
+    history: &History,
+    now: DateTime<Utc>,
+    guardrails: &Guardrails,
+) -> Check {
+    if kind == ActionKind::Notify {
+        return Ok(());
+    }
+    let budget = &guardrails.budget;
+    let used = history.budgeted_since(now - budget.window.to_chrono());
+    if used >= budget.max_actions as usize {
+        Err(Refusal::suppressed(format!(
+            "budget exhausted: {used} actions in the last {} (at most {})",
+            budget.window, budget.max_actions
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// No node replacement while too many nodes are NotReady: that is a systemic fault (network,
+/// control plane, AZ), and replacing nodes would make it worse.
+pub fn not_systemic(nodes: &[Node], guardrails: &Guardrails) -> Check {
+    if nodes.is_empty() {
+        return Ok(());
+    }
+    let not_ready = nodes.iter().filter(|n| !n.is_ready()).count();
+    let limit = guardrails.nodes.max_not_ready_percent as usize;
+    // Integer form of not_ready / total > limit%.
+    if not_ready * 100 > limit * nodes.len() {
+        Err(Refusal::suppressed(format!(
+            "{not_ready} of {} nodes are NotReady (more than {limit}%): a systemic fault, not a node fault",
+            nodes.len()
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// At most `nodes.max_in_flight` replacements at once: nodes reflex has cordoned and that
+/// still exist, and replacements recorded within the in-flight window.
+pub fn replacement_slot_free(
+    target: &str,
+    nodes: &[Node],
+    history: &History,
+    now: DateTime<Utc>,
+    guardrails: &Guardrails,
+) -> Check {
+    if let Some(node) = nodes
+        .iter()
+        .find(|n| n.metadata.name == target && n.replacement_in_flight())
+    {
+        return Err(Refusal::suppressed(format!(
+            "node {} is already cordoned by reflex for replacement",
+            node.metadata.name
+        )));
+    }
+    let mut in_flight: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.replacement_in_flight())
+        .map(|n| n.metadata.name.clone())
+        .collect();
+    for prior in history.replacements_since(now - guardrails.nodes.in_flight_window.to_chrono()) {
+        if !in_flight.contains(&prior.target.name) {
+            in_flight.push(prior.target.name.clone());
+        }
+    }
+    if in_flight.len() >= guardrails.nodes.max_in_flight as usize {
+        Err(Refusal::suppressed(format!(
+            "a node replacement is already in flight ({}); at most {} at once",
+            in_flight.join(", "),
+            guardrails.nodes.max_in_flight
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{ActionSummary, AuditRecord, Mode};
+    use crate::cluster::{Condition, TargetKind};
+    use std::collections::BTreeMap;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn alert(status: AlertStatus) -> Alert {
+        Alert {
+            source: crate::alert::Source::Alertmanager,
+            name: "KubePodNotReady".into(),
+            status,
+            fingerprint: "f1".into(),
+            starts_at: at("2026-11-20T09:30:00Z"),
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            delivery: Default::default(),
+        }
+    }
+
+    fn acted(
+        history: &mut History,
+        id: &str,
+        time: &str,
+        kind: ActionKind,
+        target: TargetRef,
+        instance: Option<&str>,
+    ) {
+        let mut record = AuditRecord::for_alert(
+            id.into(),
+            at(time),
+            Mode::DryRun,
+            &alert(AlertStatus::Firing),
+        );
+        record.verdict = Verdict::Planned;
+        record.instance = instance.map(str::to_owned);
+        record.action = Some(ActionSummary { kind, target });
+        history.record(&record);
+    }
+
+    fn pod(name: &str) -> TargetRef {
+        TargetRef::namespaced(TargetKind::Pod, "production", name)
+    }
+
+    fn node(name: &str, ready: bool, cordoned_by_reflex: bool) -> Node {
+        let mut n = Node::default();
+        n.metadata.name = name.into();
+        n.status.conditions.push(Condition {
+            kind: "Ready".into(),
+            status: if ready { "True" } else { "Unknown" }.into(),
+            last_transition_time: None,
+        });
+        if cordoned_by_reflex {
+            n.spec.unschedulable = true;
+            n.metadata
+                .annotations
+                .insert(crate::cluster::CORDON_ANNOTATION.into(), "x".into());
+        }
+        n
+    }
+
+    #[test]
+    fn resolved_and_insufficient_data_are_ignored() {
+        assert_eq!(firing(&alert(AlertStatus::Firing)), Ok(()));
+        for status in [AlertStatus::Resolved, AlertStatus::InsufficientData] {
+            assert_eq!(
+                firing(&alert(status)).map_err(|r| r.verdict),
+                Err(Verdict::Ignored)
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_delivery_of_the_same_instance_is_suppressed() {
+        let a = alert(AlertStatus::Firing);
+        let mut history = History::new();
+        assert_eq!(first_delivery(&a, &history), Ok(()));
+        acted(
+            &mut history,
+            "r1",
+            "2026-11-20T09:30:00Z",
+            ActionKind::RestartPod,
+            pod("a"),
+            Some(&a.instance_key()),
+        );
+        let refusal = first_delivery(&a, &history).expect_err("duplicate");
+        assert!(refusal.reason.contains("r1"), "{}", refusal.reason);
+    }
+
+    #[test]
+    fn denied_namespaces_are_suppressed() {
+        let g = Guardrails::default();
+        assert!(namespace_allowed("production", &g).is_ok());
+        for ns in ["kube-system", "kube-public", "kube-node-lease"] {
+            assert_eq!(
+                namespace_allowed(ns, &g).map_err(|r| r.verdict),
+                Err(Verdict::Suppressed)
+            );
+        }
+    }
+
+    #[test]
+    fn the_skip_annotation_on_any_object_suppresses() {
+        let plain = Meta::default();
+        let mut skipped = Meta::default();
+        skipped
+            .annotations
+            .insert(crate::cluster::SKIP_ANNOTATION.into(), "true".into());
+        assert!(not_opted_out([("pod".to_owned(), &plain)]).is_ok());
+        let refusal = not_opted_out([
+            ("pod".to_owned(), &plain),
+            ("Namespace staging".to_owned(), &skipped),
+        ])
+        .expect_err("opted out");
+        assert!(
+            refusal.reason.starts_with("Namespace staging"),
+            "{}",
+            refusal.reason
+        );
+    }
+
+    #[test]
+    fn cooldown_allows_one_action_per_target_per_window() {
+        let g = Guardrails::default();
+        let mut history = History::new();
+        acted(
+            &mut history,
+            "r1",
+            "2026-11-20T09:30:00Z",
+            ActionKind::RestartPod,
+            pod("a"),
+            None,
+        );
+        assert!(cooled_down(&pod("a"), &history, at("2026-11-20T09:40:00Z"), &g).is_err());
+        assert!(cooled_down(&pod("b"), &history, at("2026-11-20T09:40:00Z"), &g).is_ok());
+        assert!(cooled_down(&pod("a"), &history, at("2026-11-20T09:46:00Z"), &g).is_ok());
+    }
+
+    #[test]
+    fn the_budget_caps_actions_per_window_but_not_notifications() {
+        let g = Guardrails::default();
+        let mut history = History::new();
+        for i in 0..10 {
+            acted(
+                &mut history,
+                &format!("r{i}"),
+                "2026-11-20T09:30:00Z",
+                ActionKind::RestartPod,
+                pod(&format!("p{i}")),
+                None,
+            );
+        }
+        let now = at("2026-11-20T09:50:00Z");
+        assert!(within_budget(ActionKind::RestartPod, &history, now, &g).is_err());
+        assert!(within_budget(ActionKind::Notify, &history, now, &g).is_ok());
+        assert!(
+            within_budget(
+                ActionKind::RestartPod,
+                &history,
+                at("2026-11-20T10:31:00Z"),
+                &g
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn more_than_a_fifth_of_nodes_not_ready_is_systemic() {
+        let g = Guardrails::default();
+        let five_one_down: Vec<Node> = (0..5)
+            .map(|i| node(&format!("n{i}"), i != 0, false))
+            .collect();
+        assert!(
+            not_systemic(&five_one_down, &g).is_ok(),
+            "20% is the limit, not over it"
+        );
+        let three_one_down: Vec<Node> = (0..3)
+            .map(|i| node(&format!("n{i}"), i != 0, false))
+            .collect();
+        assert!(not_systemic(&three_one_down, &g).is_err());
+    }
+
+    #[test]
+    fn one_node_replacement_in_flight_at_a_time() {
+        let g = Guardrails::default();
+        let now = at("2026-11-20T09:30:00Z");
+        let calm = vec![node("a", true, false), node("b", false, false)];
+        assert!(replacement_slot_free("b", &calm, &History::new(), now, &g).is_ok());
+        let cordoned = vec![node("a", true, true), node("b", false, false)];
+        assert!(replacement_slot_free("b", &cordoned, &History::new(), now, &g).is_err());
+        assert!(replacement_slot_free("a", &cordoned, &History::new(), now, &g).is_err());
+        let mut history = History::new();
+        acted(
+            &mut history,
+            "r1",
+            "2026-11-20T09:20:00Z",
+            ActionKind::ReplaceNode,
+            TargetRef::node("a"),
+            None,
+        );
+        assert!(replacement_slot_free("b", &calm, &history, now, &g).is_err());
+        assert!(
+            replacement_slot_free("b", &calm, &history, at("2026-11-20T10:00:00Z"), &g).is_ok()
+        );
+    }
+}

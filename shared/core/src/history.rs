@@ -1,0 +1,104 @@
+//! What reflex did recently: the memory behind cooldown, budget, node in-flight limits and
+//! exactly-once.
+//!
+//! History is built from audit records, whatever stores them (an audit log file, a DynamoDB
+//! table, or just the records of the current replay run), so there is one source of truth:
+//! a record is written, and from then on it counts.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{AuditRecord, Verdict};
+use crate::cluster::TargetRef;
+use crate::policy::ActionKind;
+
+/// One past action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorAction {
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+    /// What it was.
+    pub kind: ActionKind,
+    /// What it was aimed at.
+    pub target: TargetRef,
+    /// The record that holds it.
+    pub record_id: String,
+}
+
+/// Recent actions and handled alert instances.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    actions: Vec<PriorAction>,
+    handled: HashMap<String, String>,
+}
+
+impl History {
+    /// An empty history.
+    pub fn new() -> Self {
+        History::default()
+    }
+
+    /// Builds a history from stored records (oldest first or in any order).
+    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> Self {
+        let mut history = History::new();
+        for record in records {
+            history.record(record);
+        }
+        history
+    }
+
+    /// Takes a new record into account. A dry-run `planned` action counts as if it had been
+    /// executed, so a replay shows what a live run would do.
+    pub fn record(&mut self, record: &AuditRecord) {
+        if let Some(instance) = &record.instance {
+            // A failed attempt may be retried by a redelivery; every other verdict settles it.
+            if record.verdict != Verdict::Failed && record.verdict != Verdict::Rejected {
+                self.handled
+                    .entry(instance.clone())
+                    .or_insert_with(|| record.id.clone());
+            }
+        }
+        if let (Some(action), true) = (&record.action, record.verdict.counts_as_action()) {
+            let at = DateTime::parse_from_rfc3339(&record.time)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(DateTime::UNIX_EPOCH);
+            self.actions.push(PriorAction {
+                at,
+                kind: action.kind,
+                target: action.target.clone(),
+                record_id: record.id.clone(),
+            });
+        }
+    }
+
+    /// The record id that already handled this alert instance, if any.
+    pub fn handled_by(&self, instance: &str) -> Option<&str> {
+        self.handled.get(instance).map(String::as_str)
+    }
+
+    /// The latest action on `target` at or after `since`.
+    pub fn last_action_on(&self, target: &TargetRef, since: DateTime<Utc>) -> Option<&PriorAction> {
+        self.actions
+            .iter()
+            .filter(|a| a.at >= since && a.target == *target)
+            .max_by_key(|a| a.at)
+    }
+
+    /// Actions counted by the budget (every action that can change the cluster) at or
+    /// after `since`.
+    pub fn budgeted_since(&self, since: DateTime<Utc>) -> usize {
+        self.actions
+            .iter()
+            .filter(|a| a.at >= since && a.kind != ActionKind::Notify)
+            .count()
+    }
+
+    /// Node replacements at or after `since`.
+    pub fn replacements_since(&self, since: DateTime<Utc>) -> Vec<&PriorAction> {
+        self.actions
+            .iter()
+            .filter(|a| a.at >= since && a.kind == ActionKind::ReplaceNode)
+            .collect()
+    }
+}

@@ -1,0 +1,23 @@
+//! The fake API server driven by the real kube-rs client over HTTP, one module per area:
+//!
+//! - `reads`: get, list, selectors, 404s, kubeconfig loading.
+//! - `writes`: merge, strategic and JSON patches, replace, delete, resourceVersion conflicts.
+//! - `eviction`: the eviction subresource and PodDisruptionBudget 429s.
+//! - `dry_run`: `dryRun=All` answers without persisting.
+//! - `controllers`: pod replacement and rollout steps, on and off.
+//! - `faults`: injected statuses, latency, dropped connections, the request log.
+//! - `process`: the `fake-kube` binary and its admin endpoint.
+//!
+//! One test binary on purpose: each links kube-rs, and linking dominates build time.
+
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test with its message.
+
+mod common;
+
+mod controllers;
+mod dry_run;
+mod eviction;
+mod faults;
+mod process;
+mod reads;
+mod writes;

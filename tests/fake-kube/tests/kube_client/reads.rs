@@ -1,0 +1,115 @@
+//! Get, list, selectors and 404s.
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::ListParams;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config, ResourceExt};
+
+use crate::common::{NODE_1, VOTE_POD_1, api_code, client, start};
+
+#[tokio::test]
+async fn get_returns_the_seeded_pod_with_its_snapshot_version() {
+    let fake = start().await;
+    let pods: Api<Pod> = Api::namespaced(client(&fake), "production");
+    let pod = pods.get(VOTE_POD_1).await.unwrap();
+    assert_eq!(pod.spec.unwrap().node_name.as_deref(), Some(NODE_1));
+    let seeded = fake.object("Pod", Some("production"), VOTE_POD_1).unwrap();
+    assert_eq!(
+        pod.metadata.resource_version.as_deref(),
+        seeded["metadata"]["resourceVersion"].as_str()
+    );
+}
+
+#[tokio::test]
+async fn list_across_namespaces_by_node_uses_the_field_selector() {
+    let fake = start().await;
+    let pods: Api<Pod> = Api::all(client(&fake));
+    let on_node = pods
+        .list(&ListParams::default().fields(&format!("spec.nodeName={NODE_1}")))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = on_node.items.iter().map(|p| p.name_any()).collect();
+    names.sort();
+    assert_eq!(names, ["debug-shell", "node-exporter-8xk2v", VOTE_POD_1]);
+    assert_eq!(
+        on_node.metadata.resource_version,
+        Some(fake.resource_version().to_string())
+    );
+}
+
+#[tokio::test]
+async fn list_filters_by_label_selector_in_one_namespace() {
+    let fake = start().await;
+    let pods: Api<Pod> = Api::namespaced(client(&fake), "production");
+    let vote = pods
+        .list(&ListParams::default().labels("app=vote,pod-template-hash in (7d9f8b6c5d)"))
+        .await
+        .unwrap();
+    assert_eq!(vote.items.len(), 2);
+    let bare = pods
+        .list(&ListParams::default().labels("!app"))
+        .await
+        .unwrap();
+    assert_eq!(
+        bare.items.iter().map(|p| p.name_any()).collect::<Vec<_>>(),
+        ["debug-shell"]
+    );
+}
+
+#[tokio::test]
+async fn field_selector_on_an_unindexed_field_is_a_bad_request() {
+    let fake = start().await;
+    let nodes: Api<Node> = Api::all(client(&fake));
+    let error = nodes
+        .list(&ListParams::default().fields("spec.nodeName=x"))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&error), Some(400));
+}
+
+#[tokio::test]
+async fn missing_object_is_a_not_found_status_in_kube_error() {
+    let fake = start().await;
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(client(&fake), "production");
+    let kube::Error::Api(status) = budgets.get("absent").await.unwrap_err() else {
+        panic!("not an API error")
+    };
+    assert_eq!(status.code, 404);
+    assert_eq!(status.reason, "NotFound");
+    assert_eq!(
+        status.message,
+        "poddisruptionbudgets.policy \"absent\" not found"
+    );
+    assert_eq!(budgets.get_opt("absent").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn unknown_resource_path_is_not_found() {
+    let fake = start().await;
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client(&fake), "production");
+    let error = services.list(&ListParams::default()).await.unwrap_err();
+    assert_eq!(api_code(&error), Some(404));
+}
+
+#[tokio::test]
+async fn client_built_from_the_kubeconfig_reads_nodes_and_version() {
+    let fake = start().await;
+    let kubeconfig = Kubeconfig::from_yaml(&fake.kubeconfig_yaml()).unwrap();
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    let client = Client::try_from(config).unwrap();
+    assert_eq!(client.apiserver_version().await.unwrap().minor, "34");
+    let nodes: Api<Node> = Api::all(client);
+    assert_eq!(
+        nodes
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+}

@@ -86,10 +86,13 @@ pub enum Op {
         /// Why (stored in the annotation).
         reason: String,
     },
-    /// Evict a pod through the Eviction API (honours PodDisruptionBudgets).
+    /// Evict a pod through the Eviction API. A PodDisruptionBudget answer (HTTP 429) is
+    /// retried with bounded backoff until `timeout`, the drain timeout.
     Evict {
         /// The pod.
         pod: PodRef,
+        /// Give up retrying after this long.
+        timeout: Span,
     },
     /// Wait until evicted pods are gone.
     WaitPodsGone {

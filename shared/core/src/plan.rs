@@ -861,7 +861,10 @@ impl<C: ClusterView> Resolver<'_, C> {
                 name: p.metadata.name.clone(),
             })
             .collect();
-        ops.extend(pods.iter().map(|p| Op::Evict { pod: p.clone() }));
+        ops.extend(pods.iter().map(|p| Op::Evict {
+            pod: p.clone(),
+            timeout: self.g().timeouts.drain,
+        }));
         if !pods.is_empty() {
             ops.push(Op::WaitPodsGone {
                 pods: pods.clone(),

@@ -520,7 +520,7 @@ impl State {
                 );
                 Ok("cordoned (simulated)".into())
             }
-            Op::Evict { pod } => self.evict(pod, submit),
+            Op::Evict { pod, .. } => self.evict(pod, submit),
             Op::WaitPodsGone { pods, .. } => {
                 let left: Vec<String> = pods
                     .iter()

@@ -143,16 +143,7 @@ impl FakeKube {
     /// Creates or replaces an object, as a controller outside the API would (no
     /// resourceVersion check; status written as given). Returns the stored object.
     pub fn put_object(&self, object: Value) -> Result<Value, Error> {
-        let api_version = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let kind = object
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let resource = resources::by_api_version_kind(api_version, kind)
-            .ok_or_else(|| Error::Object(format!("unsupported object {api_version}/{kind}")))?;
+        let resource = resources::of_object(&object).map_err(Error::Object)?;
         let name = meta(&object, "name")
             .ok_or_else(|| Error::Object("metadata.name is missing".into()))?
             .to_owned();

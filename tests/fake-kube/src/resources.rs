@@ -5,6 +5,8 @@
 //! kube-apiserver routes them: `/api/v1/...` for the core group, `/apis/{group}/{version}/...`
 //! otherwise, with `namespaces/{ns}/` in front of namespaced resources.
 
+use serde_json::Value;
+
 /// One served resource: where it lives in the API and what its objects are called.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ResourceType {
@@ -104,8 +106,16 @@ pub(crate) fn lookup(kind_or_plural: &str) -> Option<&'static ResourceType> {
 }
 
 /// Looks a type up by the `apiVersion` and `kind` written in an object.
-pub(crate) fn by_api_version_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
+fn by_api_version_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
     all().find(|r| r.kind == kind && r.api_version() == api_version)
+}
+
+/// The type of an object, from the `apiVersion` and `kind` it carries.
+pub(crate) fn of_object(object: &Value) -> Result<&'static ResourceType, String> {
+    let field = |name: &str| object.get(name).and_then(Value::as_str).unwrap_or_default();
+    let (api_version, kind) = (field("apiVersion"), field("kind"));
+    by_api_version_kind(api_version, kind)
+        .ok_or_else(|| format!("unsupported object {api_version}/{kind}"))
 }
 
 fn by_plural(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {

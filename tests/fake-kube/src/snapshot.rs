@@ -28,12 +28,7 @@ pub(crate) fn seed(snapshot_json: &[u8]) -> Result<Store, Error> {
         .ok_or_else(|| Error::Snapshot("no items array".into()))?;
     let mut store = Store::default();
     for (index, item) in items.iter().enumerate() {
-        let api_version = item
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let kind = item.get("kind").and_then(Value::as_str).unwrap_or_default();
-        if resources::by_api_version_kind(api_version, kind).is_none() {
+        if resources::of_object(item).is_err() {
             continue;
         }
         store

@@ -305,18 +305,9 @@ impl Store {
         if !object.is_object() {
             return Err("a list item is not a JSON object".to_owned());
         }
-        let api_version = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let kind = object
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let resource = resources::by_api_version_kind(api_version, kind)
-            .ok_or_else(|| format!("unsupported object {api_version}/{kind}"))?;
+        let resource = resources::of_object(&object)?;
         let name = meta(&object, "name")
-            .ok_or_else(|| format!("a {kind} without metadata.name"))?
+            .ok_or_else(|| format!("a {} without metadata.name", resource.kind))?
             .to_owned();
         let seeded_rv = meta(&object, "resourceVersion").and_then(|rv| rv.parse::<u64>().ok());
         let uid = self.new_uid();

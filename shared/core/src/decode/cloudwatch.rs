@@ -104,9 +104,10 @@ struct Metric<'a> {
 
 /// Decodes a classic alarm notification: the SNS `Message`, or one given bare.
 pub(super) fn alarm_message(bytes: &[u8], ctx: &Ctx) -> Decoded {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        // The first pass accepted the bytes, so they are UTF-8; be safe anyway.
-        return ctx.reject("not UTF-8");
+    // Skipped values are not checked for UTF-8 by the first pass; this one reads them all.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => return ctx.reject(format!("not UTF-8: {e}")),
     };
     let message = match json::typed::<AlarmMessage<'_>>(text, "") {
         Ok(m) => m,

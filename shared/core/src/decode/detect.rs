@@ -18,7 +18,8 @@ use super::json::Str;
 /// How many key names an "unrecognized payload" reason lists.
 const LISTED_KEYS: usize = 10;
 
-/// The top-level keys that tell the shapes apart; everything else is only counted.
+/// The top-level values the decoders read, kept raw. Other keys only count as seen (which
+/// is all that `orgId`, `state` and `AlarmName` are needed for) or are skipped.
 #[derive(Debug, Default)]
 pub(crate) struct Top<'a> {
     /// Lambda SNS event.
@@ -29,7 +30,6 @@ pub(crate) struct Top<'a> {
     pub topic_arn: Option<&'a RawValue>,
     pub message: Option<&'a RawValue>,
     /// CloudWatch alarm action / EventBridge.
-    pub source: Option<&'a RawValue>,
     pub alarm_arn: Option<&'a RawValue>,
     pub region: Option<&'a RawValue>,
     pub resources: Option<&'a RawValue>,
@@ -39,10 +39,6 @@ pub(crate) struct Top<'a> {
     /// Alertmanager / Grafana webhook.
     pub alerts: Option<&'a RawValue>,
     pub version: Option<&'a RawValue>,
-    pub org_id: Option<&'a RawValue>,
-    pub state: Option<&'a RawValue>,
-    /// A bare CloudWatch alarm notification (an SNS `Message` taken out of its envelope).
-    pub alarm_name: Option<&'a RawValue>,
     /// Keys whose value was being read when the input broke off count as seen.
     seen: Seen,
     /// The first few key names, in payload order, for "unrecognized payload" reasons.
@@ -171,7 +167,6 @@ impl<'a> Top<'a> {
             "MessageId" => &mut self.message_id,
             "TopicArn" => &mut self.topic_arn,
             "Message" => &mut self.message,
-            "source" => &mut self.source,
             "alarmArn" => &mut self.alarm_arn,
             "region" => &mut self.region,
             "resources" => &mut self.resources,
@@ -180,9 +175,6 @@ impl<'a> Top<'a> {
             "detail" => &mut self.detail,
             "alerts" => &mut self.alerts,
             "version" => &mut self.version,
-            "orgId" => &mut self.org_id,
-            "state" => &mut self.state,
-            "AlarmName" => &mut self.alarm_name,
             _ => return None,
         })
     }

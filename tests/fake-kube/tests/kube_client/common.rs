@@ -28,7 +28,12 @@ pub async fn start() -> FakeKube {
 /// instead of returning. Setting `config.default_retry = false` before building the
 /// client removes the layer; callers then run their own bounded retry.
 pub fn client(fake: &FakeKube) -> Client {
-    let mut config = Config::new(fake.url().parse().unwrap());
+    client_for(&fake.url())
+}
+
+/// The same, for a server known only by its URL (one in another process).
+pub fn client_for(url: &str) -> Client {
+    let mut config = Config::new(url.parse().unwrap());
     config.default_retry = false;
     Client::try_from(config).unwrap()
 }

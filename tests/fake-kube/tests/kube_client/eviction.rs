@@ -83,3 +83,38 @@ async fn pods_without_a_budget_are_evicted_and_missing_ones_are_404() {
         Some(404)
     );
 }
+
+#[tokio::test]
+async fn a_hundred_parallel_evictions_are_served_well_under_a_second() {
+    let fake = start().await;
+    fake.controllers().set(ControllerSettings::off());
+    for i in 0..100 {
+        fake.put_object(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": { "name": format!("load-{i}"), "namespace": "load", "labels": { "app": "load" } },
+            "spec": { "nodeName": crate::common::NODE_2, "containers": [{ "name": "c", "image": "busybox" }] },
+            "status": { "phase": "Running" },
+        }))
+        .unwrap();
+    }
+    let pods: Api<Pod> = Api::namespaced(client(&fake), "load");
+    let started = std::time::Instant::now();
+    let mut evictions = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let pods = pods.clone();
+        evictions.spawn(async move {
+            pods.evict(&format!("load-{i}"), &EvictParams::default())
+                .await
+        });
+    }
+    while let Some(result) = evictions.join_next().await {
+        assert_eq!(result.unwrap().unwrap().code, 201);
+    }
+    let elapsed = started.elapsed();
+    assert!(fake.objects("Pod", Some("load")).is_empty());
+    assert!(
+        elapsed < std::time::Duration::from_secs(1),
+        "took {elapsed:?}"
+    );
+}

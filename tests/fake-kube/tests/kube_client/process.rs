@@ -5,11 +5,11 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
 use k8s_openapi::api::core::v1::Node;
+use kube::Api;
 use kube::api::ListParams;
-use kube::{Api, Client, Config};
 use serde_json::Value;
 
-use crate::common::api_code;
+use crate::common::{api_code, client_for};
 
 /// Kills the server when the test ends, whatever happens.
 struct Server(Child);
@@ -59,18 +59,9 @@ async fn binary_prints_its_url_and_serves_with_admin_faults() {
         "first line was {url:?}"
     );
 
-    let mut config = Config::new(url.parse().unwrap());
-    config.default_retry = false;
-    let nodes: Api<Node> = Api::all(Client::try_from(config).unwrap());
-    assert_eq!(
-        nodes
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        2
-    );
+    let nodes: Api<Node> = Api::all(client_for(&url));
+    let listed = nodes.list(&ListParams::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 2);
 
     let admin_url = url.clone();
     let (added, settings) = tokio::task::spawn_blocking(move || {

@@ -1,0 +1,112 @@
+//! Helpers shared by the CLI tests: run the real `reflex` binary, read its JSON lines, and
+//! find the repository's sample events.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file under `events/`.
+pub fn event(rel: &str) -> String {
+    repo().join("events").join(rel).display().to_string()
+}
+
+/// The sample cluster snapshot.
+pub fn snapshot() -> String {
+    event("cluster/voting-app.json")
+}
+
+/// Runs `reflex` with `args` from the repository root.
+pub fn reflex(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reflex"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run reflex")
+}
+
+/// `reflex replay --format json ARGS`: exit code and the parsed records.
+pub fn replay_json(args: &[&str]) -> (i32, Vec<Value>) {
+    let mut all = vec!["replay", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = reflex(&all);
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
+    let records = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("stdout line is not a JSON record ({e}): {l}"))
+        })
+        .collect();
+    (out.status.code().expect("exit code"), records)
+}
+
+/// Replays one event against the sample snapshot (dry run) and returns its single record.
+pub fn one(rel: &str) -> Value {
+    let (code, records) = replay_json(&["--cluster", &snapshot(), &event(rel)]);
+    assert_eq!(
+        records.len(),
+        1,
+        "{rel}: expected one record, got {records:?}"
+    );
+    assert!(code == 0 || code == 2, "{rel}: exit {code}");
+    records.into_iter().next().expect("one record")
+}
+
+/// `"Kind ns/name"` of a record's action target, or `-`.
+pub fn target(record: &Value) -> String {
+    match record["action"]["target"].as_object() {
+        Some(t) => match t["namespace"].as_str() {
+            Some(ns) => format!(
+                "{} {ns}/{}",
+                t["kind"].as_str().unwrap(),
+                t["name"].as_str().unwrap()
+            ),
+            None => format!(
+                "{} {}",
+                t["kind"].as_str().unwrap(),
+                t["name"].as_str().unwrap()
+            ),
+        },
+        None => "-".into(),
+    }
+}
+
+/// `(verdict, action kind or "-", target or "-")` of a record.
+pub fn decision(record: &Value) -> (String, String, String) {
+    (
+        record["verdict"].as_str().unwrap().to_owned(),
+        record["action"]["kind"].as_str().unwrap_or("-").to_owned(),
+        target(record),
+    )
+}
+
+/// Writes `contents` to a fresh file in the temp dir and returns its path.
+pub fn temp_file(name: &str, contents: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("reflex-cli-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path.display().to_string()
+}
+
+/// The sample snapshot with `edit` applied to the item of `kind` named `name`.
+pub fn edited_snapshot(file: &str, kind: &str, name: &str, edit: impl Fn(&mut Value)) -> String {
+    let mut list: Value =
+        serde_json::from_str(&std::fs::read_to_string(snapshot()).unwrap()).unwrap();
+    let item = list["items"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["kind"] == kind && i["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in the snapshot"));
+    edit(item);
+    temp_file(file, &list.to_string())
+}

@@ -209,7 +209,7 @@ impl Op {
             Op::Cordon { node, .. } => format!(
                 "PATCH /api/v1/nodes/{node} (merge-patch: spec.unschedulable=true, metadata.annotations[{CORDON_ANNOTATION}])"
             ),
-            Op::Evict { pod } => format!(
+            Op::Evict { pod, .. } => format!(
                 "POST /api/v1/namespaces/{}/pods/{}/eviction",
                 pod.namespace, pod.name
             ),

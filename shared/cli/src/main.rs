@@ -6,6 +6,7 @@
 //! was rejected (or the command line, policy or snapshot was unusable), 1 an execution
 //! failed (this wins over 2: a failed action needs attention first).
 
+mod audit_log;
 mod policy_check;
 mod render;
 mod replay;
@@ -51,6 +52,10 @@ struct ReplayArgs {
     /// Perform the plans (enforce mode) instead of recording them.
     #[arg(long)]
     execute: bool,
+    /// Audit log (JSON lines): records already in it count for cooldown, budget and
+    /// exactly-once; this run's records are appended to it.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
     /// Output format: `json` prints one audit record per line and nothing else on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,

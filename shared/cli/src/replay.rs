@@ -7,12 +7,12 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::Utc;
 use reflex_core::alert::{Delivery, Fnv64};
-use reflex_core::audit::{AuditRecord, Mode, Verdict};
-use reflex_core::history::History;
-use reflex_core::pipeline::{Adapters, Clock, Ids, Pipeline};
+use reflex_core::audit::{Mode, Verdict};
+use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_snapshot::Snapshot;
 
+use crate::audit_log::AuditLog;
 use crate::{Format, ReplayArgs, exit, render};
 
 fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
@@ -60,9 +60,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
         policy: &policy,
         mode,
     };
+    let ledger = match &args.audit_log {
+        Some(path) => AuditLog::open(path)?,
+        None => AuditLog::in_memory(),
+    };
     let adapters = Adapters {
         cluster: snapshot.as_ref(),
         live: snapshot.as_ref().filter(|_| args.execute).map(|s| (s, s)),
+        ledger: &ledger,
+        notifier: &(),
+        alarms: &(),
     };
     let clock = match args.now {
         Some(t) => Clock::Fixed(t),
@@ -74,7 +81,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
         .build()
         .context("cannot start the async runtime")?;
 
-    let mut history = History::new();
     let mut ids = Ids::new(run_id());
     let mut verdicts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut code = exit::OK;
@@ -84,21 +90,25 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
         writeln!(out, "{}", render::header(&args, mode, snapshot.as_ref()))?;
     }
     for path in &args.events {
-        let records: Vec<AuditRecord> = match std::fs::read(path) {
-            Ok(bytes) => runtime
-                .block_on(pipeline.process(&bytes, &adapters, &mut history, clock, &mut ids))
-                .into_iter()
-                .map(|handled| handled.record)
-                .collect(),
+        let handled: Vec<Handled> = match std::fs::read(path) {
+            Ok(bytes) => runtime.block_on(pipeline.process(&bytes, &adapters, clock, &mut ids)),
             Err(e) => {
                 let reason = format!("cannot read event file {}: {e}", path.display());
                 let record =
                     pipeline.rejected(&[], reason, Delivery::default(), clock_now(clock), &mut ids);
-                history.record(&record);
-                vec![record]
+                let mut handled = Handled {
+                    record,
+                    transient: None,
+                };
+                runtime.block_on(pipeline.finish(&mut handled, &adapters));
+                vec![handled]
             }
         };
-        for record in records {
+        for Handled { record, transient } in handled {
+            if let Some(e) = transient {
+                // The only transient failure a replay can meet is its own audit log.
+                anyhow::bail!("record {} could not be stored: {e}", record.id);
+            }
             count += 1;
             *verdicts.entry(record.verdict.as_str()).or_default() += 1;
             code = match (code, record.verdict) {

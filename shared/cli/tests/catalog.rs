@@ -2,6 +2,8 @@
 //! with it, one table row per alert. This test replays every file through the real CLI and
 //! checks the table against the output, so the documentation cannot drift from the code.
 
+// Test helpers outside #[test] functions: a panic there is a failed test too.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use std::collections::BTreeSet;

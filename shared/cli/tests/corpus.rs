@@ -1,6 +1,8 @@
 //! Every real-world payload of the shared corpus goes through the whole CLI pipeline:
 //! decoded (never rejected), one record per alert, exit 0.
 
+// Test helpers outside #[test] functions: a panic there is a failed test too.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use common::{replay_json, repo};

@@ -1,9 +1,13 @@
 //! `reflex replay` end to end through the real binary: every default-policy row, every
 //! guardrail refusal, every verdict and every exit code.
 
+// Test helpers outside #[test] functions: a panic there is a failed test too.
+#![allow(clippy::unwrap_used)]
 mod common;
 
-use common::{decision, edited_snapshot, event, one, reflex, replay_json, snapshot, temp_file};
+use common::{
+    decision, edited_snapshot, event, one, reflex, replay_json, snapshot, target, temp_file,
+};
 use serde_json::Value;
 
 fn d(verdict: &str, action: &str, target: &str) -> (String, String, String) {
@@ -312,34 +316,25 @@ fn a_paused_deployment_is_not_rolled_back() {
 
 #[test]
 fn a_rollback_without_an_older_revision_is_refused() {
+    let event_file = event("sns-cloudwatch/alb-target-5xx-unrelated.json");
+    let body: Value = serde_json::from_str(&std::fs::read_to_string(&event_file).unwrap()).unwrap();
+    let alarm: Value =
+        serde_json::from_str(body["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
     let policy = temp_file(
         "alb-policy.yaml",
-        r#"rules:
+        &format!(
+            "rules:
   - name: result-5xx-rolls-back
     match:
       source: cloudwatch
-      alertname: [alb-target-5xx-production]
+      alertname: [{}]
     class: deployment_degraded
     action: rollback
-    target: { kind: Deployment, namespace: production, name: result }
-"#,
+    target: {{ kind: Deployment, namespace: production, name: result }}
+",
+            alarm["AlarmName"].as_str().unwrap()
+        ),
     );
-    let body =
-        std::fs::read_to_string(event("sns-cloudwatch/alb-target-5xx-unrelated.json")).unwrap();
-    let name = serde_json::from_str::<Value>(
-        &serde_json::from_str::<Value>(&body).unwrap()["Records"][0]["Sns"]["Message"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    )
-    .unwrap()["AlarmName"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let policy = std::fs::read_to_string(&policy)
-        .unwrap()
-        .replace("alb-target-5xx-production", &name);
-    let policy = temp_file("alb-policy.yaml", &policy);
     let (code, records) = replay_json(&[
         "--policy",
         &policy,
@@ -756,4 +751,48 @@ fn the_embedded_default_policy_is_the_shipped_file() {
     let shipped =
         std::fs::read_to_string(common::repo().join("shared/core/policy/default.yaml")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), shipped);
+}
+
+#[test]
+fn an_audit_log_carries_exactly_once_and_cooldown_across_runs() {
+    let log = std::env::temp_dir().join(format!("reflex-audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let log = log.display().to_string();
+    let crashloop = event("alertmanager/pod-crashloop-worker.json");
+    let (code, first) = replay_json(&["--audit-log", &log, "--cluster", &snapshot(), &crashloop]);
+    assert_eq!((code, first[0]["verdict"].as_str()), (0, Some("planned")));
+    let (_, again) = replay_json(&["--audit-log", &log, "--cluster", &snapshot(), &crashloop]);
+    assert_eq!(again[0]["verdict"], "suppressed");
+    assert!(
+        reason(&again[0]).contains(first[0]["id"].as_str().unwrap()),
+        "{}",
+        reason(&again[0])
+    );
+    // A different alert about the same pod meets the cooldown.
+    let not_ready = temp_file(
+        "worker-not-ready.json",
+        &webhook(
+            r#"{"alertname":"KubePodNotReady","namespace":"production","pod":"worker-69d4c8b7f-h7s2d"}"#,
+        ),
+    );
+    let (_, other) = replay_json(&["--audit-log", &log, "--cluster", &snapshot(), &not_ready]);
+    assert_eq!(
+        decision(&other[0]),
+        d(
+            "suppressed",
+            "restart_pod",
+            "Pod production/worker-69d4c8b7f-h7s2d"
+        )
+    );
+    assert!(
+        reason(&other[0]).starts_with("cooldown"),
+        "{}",
+        reason(&other[0])
+    );
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(
+        lines,
+        2 + other.len(),
+        "every record of every run is appended"
+    );
 }

@@ -10,6 +10,7 @@ use crate::alert::{Alert, AlertStatus};
 use crate::audit::Verdict;
 use crate::cluster::{Meta, Node, TargetRef};
 use crate::history::History;
+use crate::ledger::Claim;
 use crate::policy::{ActionKind, Guardrails};
 
 /// A guardrail said no.
@@ -56,12 +57,13 @@ pub fn firing(alert: &Alert) -> Check {
 }
 
 /// Exactly once per alert instance: a redelivery or a repeated notification does nothing.
-pub fn first_delivery(alert: &Alert, history: &History) -> Check {
-    match history.handled_by(&alert.instance_key()) {
-        Some(id) => Err(Refusal::suppressed(format!(
-            "duplicate delivery: this alert instance was already handled (record {id})"
+/// `claim` is the ledger's answer to this invocation's claim on the instance.
+pub fn first_delivery(claim: &Claim) -> Check {
+    match claim {
+        Claim::Duplicate { by } => Err(Refusal::suppressed(format!(
+            "duplicate delivery: this alert instance was already handled (record {by})"
         ))),
-        None => Ok(()),
+        Claim::First => Ok(()),
     }
 }
 
@@ -218,14 +220,7 @@ mod tests {
         }
     }
 
-    fn acted(
-        history: &mut History,
-        id: &str,
-        time: &str,
-        kind: ActionKind,
-        target: TargetRef,
-        instance: Option<&str>,
-    ) {
+    fn acted(history: &mut History, id: &str, time: &str, kind: ActionKind, target: TargetRef) {
         let mut record = AuditRecord::for_alert(
             id.into(),
             at(time),
@@ -233,7 +228,6 @@ mod tests {
             &alert(AlertStatus::Firing),
         );
         record.verdict = Verdict::Planned;
-        record.instance = instance.map(str::to_owned);
         record.action = Some(ActionSummary { kind, target });
         history.record(&record);
     }
@@ -272,18 +266,8 @@ mod tests {
 
     #[test]
     fn a_second_delivery_of_the_same_instance_is_suppressed() {
-        let a = alert(AlertStatus::Firing);
-        let mut history = History::new();
-        assert_eq!(first_delivery(&a, &history), Ok(()));
-        acted(
-            &mut history,
-            "r1",
-            "2026-11-20T09:30:00Z",
-            ActionKind::RestartPod,
-            pod("a"),
-            Some(&a.instance_key()),
-        );
-        let refusal = first_delivery(&a, &history).expect_err("duplicate");
+        assert_eq!(first_delivery(&Claim::First), Ok(()));
+        let refusal = first_delivery(&Claim::Duplicate { by: "r1".into() }).expect_err("duplicate");
         assert!(refusal.reason.contains("r1"), "{}", refusal.reason);
     }
 
@@ -329,7 +313,6 @@ mod tests {
             "2026-11-20T09:30:00Z",
             ActionKind::RestartPod,
             pod("a"),
-            None,
         );
         assert!(cooled_down(&pod("a"), &history, at("2026-11-20T09:40:00Z"), &g).is_err());
         assert!(cooled_down(&pod("b"), &history, at("2026-11-20T09:40:00Z"), &g).is_ok());
@@ -347,7 +330,6 @@ mod tests {
                 "2026-11-20T09:30:00Z",
                 ActionKind::RestartPod,
                 pod(&format!("p{i}")),
-                None,
             );
         }
         let now = at("2026-11-20T09:50:00Z");
@@ -396,7 +378,6 @@ mod tests {
             "2026-11-20T09:20:00Z",
             ActionKind::ReplaceNode,
             TargetRef::node("a"),
-            None,
         );
         assert!(replacement_slot_free("b", &calm, &history, now, &g).is_err());
         assert!(

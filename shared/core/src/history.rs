@@ -1,15 +1,12 @@
-//! What reflex did recently: the memory behind cooldown, budget, node in-flight limits and
-//! exactly-once.
+//! What reflex did recently: the memory behind cooldown, budget and node in-flight limits.
 //!
 //! History is built from audit records, whatever stores them (an audit log file, a DynamoDB
 //! table, or just the records of the current replay run), so there is one source of truth:
 //! a record is written, and from then on it counts.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
-use crate::audit::{AuditRecord, Verdict};
+use crate::audit::AuditRecord;
 use crate::cluster::TargetRef;
 use crate::policy::ActionKind;
 
@@ -26,11 +23,10 @@ pub struct PriorAction {
     pub record_id: String,
 }
 
-/// Recent actions and handled alert instances.
+/// Recent actions.
 #[derive(Debug, Clone, Default)]
 pub struct History {
     actions: Vec<PriorAction>,
-    handled: HashMap<String, String>,
 }
 
 impl History {
@@ -51,14 +47,6 @@ impl History {
     /// Takes a new record into account. A dry-run `planned` action counts as if it had been
     /// executed, so a replay shows what a live run would do.
     pub fn record(&mut self, record: &AuditRecord) {
-        if let Some(instance) = &record.instance {
-            // A failed attempt may be retried by a redelivery; every other verdict settles it.
-            if record.verdict != Verdict::Failed && record.verdict != Verdict::Rejected {
-                self.handled
-                    .entry(instance.clone())
-                    .or_insert_with(|| record.id.clone());
-            }
-        }
         if let (Some(action), true) = (&record.action, record.verdict.counts_as_action()) {
             let at = DateTime::parse_from_rfc3339(&record.time)
                 .map(|t| t.with_timezone(&Utc))
@@ -70,11 +58,6 @@ impl History {
                 record_id: record.id.clone(),
             });
         }
-    }
-
-    /// The record id that already handled this alert instance, if any.
-    pub fn handled_by(&self, instance: &str) -> Option<&str> {
-        self.handled.get(instance).map(String::as_str)
     }
 
     /// The latest action on `target` at or after `since`.

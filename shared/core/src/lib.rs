@@ -19,6 +19,7 @@ pub mod duration;
 pub mod execute;
 pub mod guard;
 pub mod history;
+pub mod ledger;
 pub mod names;
 pub mod pipeline;
 pub mod plan;

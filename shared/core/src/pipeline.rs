@@ -3,28 +3,40 @@
 //! Entry points (the CLI, the Lambda functions) hand [`Pipeline::process`] a payload and
 //! their adapters and get back one audit record per alert, on every path. The stages are
 //! written out in order in [`Pipeline::handle`]; each returns its own type, and every early
-//! exit still produces the record.
+//! exit still produces the record, which is then appended to the ledger (and, for actions,
+//! sent to on-call) before the next alert is handled, so a run respects its own cooldowns
+//! and budget.
 
 use chrono::{DateTime, Utc};
 
-use crate::alert::{Alert, Delivery, Fnv64};
+use crate::alert::{Alert, Delivery, Fnv64, Source};
 use crate::audit::{ActionSummary, AuditRecord, Mode, Verdict};
 use crate::cluster::{Actuator, ClusterError, ClusterView, Fleet};
 use crate::decode;
 use crate::execute;
 use crate::guard;
-use crate::history::History;
+use crate::ledger::{AlarmCheck, Ledger, LedgerError, Notifier};
 use crate::plan::{self, Inputs, Resolution};
 use crate::policy::Policy;
 
-/// The adapters a run may use. `cluster` is read while planning; `live` performs plans
-/// (with `dryRun=All` in dry-run mode). Without `live`, plans are recorded only.
+/// The adapters a run uses.
+///
+/// `cluster` is read while planning; `live` performs plans (with `dryRun=All` in dry-run
+/// mode; without it plans are recorded only). `ledger` holds the audit trail and the
+/// exactly-once state; `notifier` tells on-call; `alarms` re-checks CloudWatch alarms. A
+/// replay without AWS uses `()` for the last two.
 #[derive(Debug)]
-pub struct Adapters<'a, C, A, F> {
+pub struct Adapters<'a, C, A, F, L, N = (), R = ()> {
     /// Cluster reads, if any cluster is known.
     pub cluster: Option<&'a C>,
     /// Cluster writes and the instance fleet, when acting on a live cluster.
     pub live: Option<(&'a A, &'a F)>,
+    /// Audit trail, claims and leases.
+    pub ledger: &'a L,
+    /// On-call notifications.
+    pub notifier: &'a N,
+    /// CloudWatch alarm re-check.
+    pub alarms: &'a R,
 }
 
 /// Which clock a record is evaluated at.
@@ -40,7 +52,8 @@ pub enum Clock {
 }
 
 impl Clock {
-    fn at(self, alert: Option<&Alert>) -> DateTime<Utc> {
+    /// The evaluation time for `alert` (or for input without one).
+    pub fn at(self, alert: Option<&Alert>) -> DateTime<Utc> {
         match (self, alert) {
             (Clock::Fixed(t), _) => t,
             (Clock::AlertTime { .. }, Some(a)) => a.starts_at,
@@ -74,13 +87,25 @@ impl Ids {
     }
 }
 
-/// One record, and the cluster error behind it when the failure may pass on a retry.
+/// Why retrying the same event later may give a better result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Transient {
+    /// The cluster API was unreachable or timed out.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The state store, notifier or alarm API was unreachable.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// One record, and what went wrong that a retry may fix.
 #[derive(Debug, Clone)]
 pub struct Handled {
     /// The audit record.
     pub record: AuditRecord,
-    /// A transient cluster error (API unreachable, timeout): the caller may retry the event.
-    pub transient: Option<ClusterError>,
+    /// A transient failure (API unreachable, store throttled, record not stored): the caller
+    /// may retry the event.
+    pub transient: Option<Transient>,
 }
 
 /// A configured pipeline.
@@ -94,28 +119,27 @@ pub struct Pipeline<'a> {
 
 impl Pipeline<'_> {
     /// Processes one payload: one record per alert (or per undecodable item), in order.
-    /// Each record is taken into `history` before the next alert is handled, so a run
-    /// respects its own cooldowns and budget.
-    pub async fn process<C: ClusterView, A: Actuator, F: Fleet>(
+    pub async fn process<C, A, F, L, N, R>(
         &self,
         bytes: &[u8],
-        adapters: &Adapters<'_, C, A, F>,
-        history: &mut History,
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
         clock: Clock,
         ids: &mut Ids,
-    ) -> Vec<Handled> {
+    ) -> Vec<Handled>
+    where
+        C: ClusterView,
+        A: Actuator,
+        F: Fleet,
+        L: Ledger,
+        N: Notifier,
+        R: AlarmCheck,
+    {
         let mut handled = Vec::new();
         for item in decode::decode(bytes) {
-            let result = match item {
+            let mut result = match item {
                 Ok(alert) => {
-                    self.handle(
-                        &alert,
-                        adapters,
-                        history,
-                        clock.at(Some(&alert)),
-                        ids.issue(),
-                    )
-                    .await
+                    self.handle(&alert, adapters, clock.at(Some(&alert)), ids.issue())
+                        .await
                 }
                 Err(rejection) => Handled {
                     record: self.rejected(
@@ -128,10 +152,34 @@ impl Pipeline<'_> {
                     transient: None,
                 },
             };
-            history.record(&result.record);
+            self.finish(&mut result, adapters).await;
             handled.push(result);
         }
         handled
+    }
+
+    /// Stores a record and tells on-call about actions; a store failure makes the whole
+    /// event retryable, since a record that was not stored is a record lost.
+    pub async fn finish<C, A, F, L, N, R>(
+        &self,
+        handled: &mut Handled,
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
+    ) where
+        L: Ledger,
+        N: Notifier,
+    {
+        let record = &handled.record;
+        let tell = matches!(record.verdict, Verdict::Executed | Verdict::Failed)
+            || (record.verdict == Verdict::Suppressed && record.action.is_some());
+        if tell && let Err(e) = adapters.notifier.notify(record).await {
+            handled
+                .record
+                .notes
+                .push(format!("on-call notification failed: {e}"));
+        }
+        if let Err(e) = adapters.ledger.append(&handled.record).await {
+            handled.transient.get_or_insert(Transient::Ledger(e));
+        }
     }
 
     /// The `rejected` record for input that could not be used at all (undecodable bytes, or
@@ -149,57 +197,119 @@ impl Pipeline<'_> {
     }
 
     /// The stages for one decoded alert.
-    async fn handle<C: ClusterView, A: Actuator, F: Fleet>(
+    async fn handle<C, A, F, L, N, R>(
         &self,
         alert: &Alert,
-        adapters: &Adapters<'_, C, A, F>,
-        history: &History,
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
         now: DateTime<Utc>,
         id: String,
-    ) -> Handled {
+    ) -> Handled
+    where
+        C: ClusterView,
+        A: Actuator,
+        F: Fleet,
+        L: Ledger,
+        N: Notifier,
+        R: AlarmCheck,
+    {
         let mut record = AuditRecord::for_alert(id, now, self.mode, alert);
-        let mut transient = None;
+        let done = |mut record: AuditRecord,
+                    verdict: Verdict,
+                    reason: String,
+                    transient: Option<Transient>| {
+            record.verdict = verdict;
+            record.reason = reason;
+            Handled { record, transient }
+        };
 
         // Classify.
         let Some(rule) = self.policy.classify(alert) else {
-            record.verdict = Verdict::NoMatch;
-            record.reason = format!(
+            let reason = format!(
                 "no policy rule matches {} alert {:?}",
                 alert.source, alert.name
             );
-            return Handled { record, transient };
+            return done(record, Verdict::NoMatch, reason, None);
         };
         record.class = Some(rule.class);
         record.rule = Some(rule.name.clone());
 
-        // Guard: alert-level checks, before anything is read.
-        if let Err(refusal) =
-            guard::firing(alert).and_then(|()| guard::first_delivery(alert, history))
-        {
-            record.verdict = refusal.verdict;
-            record.reason = refusal.reason;
-            return Handled { record, transient };
+        // Guard: the alert itself, then its source (is the alarm still in ALARM?).
+        if let Err(refusal) = guard::firing(alert) {
+            return done(record, refusal.verdict, refusal.reason, None);
+        }
+        if alert.source == Source::Cloudwatch {
+            match adapters.alarms.still_firing(alert).await {
+                Ok(Some(false)) => {
+                    let reason =
+                        "re-checked: the alarm is no longer in ALARM; nothing to remediate"
+                            .to_owned();
+                    return done(record, Verdict::Ignored, reason, None);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let reason = format!("could not re-check the alarm state: {e}");
+                    return done(record, Verdict::Failed, reason, Some(e.into()));
+                }
+            }
+        }
+
+        // Exactly once: claim the alert instance before reading or changing anything.
+        let instance = alert.instance_key();
+        let claim = match adapters.ledger.claim(&instance, &record.id, now).await {
+            Ok(claim) => claim,
+            Err(e) => {
+                return done(
+                    record,
+                    Verdict::Failed,
+                    format!("could not claim the alert instance: {e}"),
+                    Some(e.into()),
+                );
+            }
+        };
+        if let Err(refusal) = guard::first_delivery(&claim) {
+            return done(record, refusal.verdict, refusal.reason, None);
         }
 
         // Resolve the target and its guardrails into a plan.
+        let g = &self.policy.guardrails;
+        let window = [g.cooldown, g.budget.window, g.nodes.in_flight_window]
+            .into_iter()
+            .max()
+            .unwrap_or(g.cooldown);
+        let history = match adapters.ledger.history(now - window.to_chrono()).await {
+            Ok(history) => history,
+            Err(e) => {
+                self.unclaim(adapters, &instance, &record.id).await;
+                return done(
+                    record,
+                    Verdict::Failed,
+                    format!("could not read recent actions: {e}"),
+                    Some(e.into()),
+                );
+            }
+        };
         let inputs = Inputs {
             rule,
             alert,
             policy: self.policy,
-            history,
+            history: &history,
             now,
         };
         let plan = match plan::resolve(inputs, adapters.cluster).await {
             Resolution::Plan(plan) => plan,
             Resolution::Refused(refused) => {
-                record.verdict = refused.verdict;
-                record.reason = refused.reason;
                 record.notes = refused.notes;
                 record.action = refused
                     .action
                     .map(|(kind, target)| ActionSummary { kind, target });
-                transient = refused.error.filter(ClusterError::is_transient);
-                return Handled { record, transient };
+                let transient = refused
+                    .error
+                    .filter(ClusterError::is_transient)
+                    .map(Transient::from);
+                if transient.is_some() {
+                    self.unclaim(adapters, &instance, &record.id).await;
+                }
+                return done(record, refused.verdict, refused.reason, transient);
             }
         };
         record.action = Some(ActionSummary {
@@ -207,6 +317,32 @@ impl Pipeline<'_> {
             target: plan.target.clone(),
         });
         record.notes = plan.notes;
+
+        // One invocation at a time per target: a lease that outlives the slowest action.
+        let until = now + (g.timeouts.drain.to_chrono() + g.timeouts.verify.to_chrono()) * 2;
+        match adapters
+            .ledger
+            .lease(&plan.target, &record.id, now, until)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                let reason = format!(
+                    "another invocation is acting on {} right now (lease held)",
+                    plan.target
+                );
+                return done(record, Verdict::Suppressed, reason, None);
+            }
+            Err(e) => {
+                self.unclaim(adapters, &instance, &record.id).await;
+                return done(
+                    record,
+                    Verdict::Failed,
+                    format!("could not lease {}: {e}", plan.target),
+                    Some(e.into()),
+                );
+            }
+        }
 
         // Execute (or record).
         let outcome = match (adapters.live, self.mode) {
@@ -220,13 +356,35 @@ impl Pipeline<'_> {
                 )),
             },
         };
-        record.verdict = outcome.verdict;
+        if let Err(e) = adapters.ledger.release(&plan.target, &record.id).await {
+            record.notes.push(format!(
+                "lease on {} not released (it expires by itself): {e}",
+                plan.target
+            ));
+        }
         record.steps = outcome.steps;
-        record.reason = match &outcome.error {
+        let reason = match &outcome.error {
             Some(e) => format!("{}; failed: {e}", plan.reason),
             None => plan.reason,
         };
-        transient = outcome.error.filter(ClusterError::is_transient);
-        Handled { record, transient }
+        let transient = outcome
+            .error
+            .filter(ClusterError::is_transient)
+            .map(Transient::from);
+        if transient.is_some() {
+            self.unclaim(adapters, &instance, &record.id).await;
+        }
+        done(record, outcome.verdict, reason, transient)
+    }
+
+    /// After a transient failure, gives the claim back so that a retry can act.
+    async fn unclaim<C, A, F, L: Ledger, N, R>(
+        &self,
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        instance: &str,
+        id: &str,
+    ) {
+        // If even this fails the claim stays: the safe side (no second action).
+        let _ = adapters.ledger.unclaim(instance, id).await;
     }
 }

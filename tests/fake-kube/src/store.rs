@@ -31,14 +31,14 @@ pub(crate) fn meta<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
     object.get("metadata")?.get(field)?.as_str()
 }
 
-/// The `metadata` object, created when absent.
+/// The `metadata` object, created when absent. `object` must be a JSON object: every
+/// write path checks that first, and indexing anything else would panic.
 pub(crate) fn meta_mut(object: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !object.get("metadata").is_some_and(Value::is_object) {
         object["metadata"] = json!({});
     }
     match object.get_mut("metadata") {
         Some(Value::Object(metadata)) => metadata,
-        // Unreachable: the field was made an object just above.
         _ => unreachable!("metadata was just set to an object"),
     }
 }

@@ -2,6 +2,7 @@
 //! find the repository's sample events.
 
 #![allow(dead_code)] // each test file uses a different subset
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

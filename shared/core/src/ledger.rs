@@ -1,0 +1,247 @@
+//! Durable state around the pipeline: the audit trail, exactly-once claims, per-target
+//! leases, on-call notifications and the CloudWatch alarm re-check.
+//!
+//! The pipeline only speaks to these traits. Adapters implement them: an in-memory
+//! [`MemoryLedger`] here (a replay run), a JSON-lines audit log file (the CLI's
+//! `--audit-log`), DynamoDB and SNS (the Lambda functions). The one design choice to know:
+//! exactly-once is a *claim* made before anything is read or changed (a conditional write
+//! on the alert-instance key), and concurrency per target is a *lease* with an expiry, so
+//! a crashed invocation never blocks a target for longer than the lease.
+
+use std::future::{Future, ready};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::alert::Alert;
+use crate::audit::AuditRecord;
+use crate::cluster::TargetRef;
+use crate::history::History;
+
+/// A failure of the state store or notifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// The store could not be reached or throttled past its retries; retrying may work.
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
+    /// The store refused the request for good (permissions, validation).
+    #[error("state store refused the request: {0}")]
+    Refused(String),
+}
+
+/// The answer to a claim on an alert instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This invocation is the first: go ahead.
+    First,
+    /// Another record already handled (or is handling) this instance.
+    Duplicate {
+        /// That record's id.
+        by: String,
+    },
+}
+
+/// The audit trail and the exactly-once state.
+pub trait Ledger: Sync {
+    /// Records at or after `since` (for cooldown, budget and in-flight checks).
+    fn history(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<History, LedgerError>> + Send;
+    /// Claims `instance` for `record_id`; a second claim of the same instance is a duplicate.
+    fn claim(
+        &self,
+        instance: &str,
+        record_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
+    /// Withdraws `record_id`'s claim, so that a redelivery may try again after a transient
+    /// failure. A claim held by another record is left alone.
+    fn unclaim(
+        &self,
+        instance: &str,
+        record_id: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// Takes the lease on `target` for `holder` until `until`; `false` when another holder
+    /// has an unexpired lease.
+    fn lease(
+        &self,
+        target: &TargetRef,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send;
+    /// Gives the lease back (only if `holder` still has it).
+    fn release(
+        &self,
+        target: &TargetRef,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// Stores a finished record.
+    fn append(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// Tells on-call what reflex did (executed, failed or suppressed actions).
+pub trait Notifier: Sync {
+    /// Sends a notification about `record`.
+    fn notify(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// Asks the alarm's source whether a CloudWatch alarm is still in ALARM before acting.
+pub trait AlarmCheck: Sync {
+    /// `Ok(Some(false))` when the alarm is no longer in ALARM, `Ok(None)` when it cannot be
+    /// told (not a CloudWatch alarm, alarm deleted).
+    fn still_firing(
+        &self,
+        alert: &Alert,
+    ) -> impl Future<Output = Result<Option<bool>, LedgerError>> + Send;
+}
+
+/// No notifications, no alarm re-check: what a replay without AWS uses.
+impl Notifier for () {
+    fn notify(
+        &self,
+        _record: &AuditRecord,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        ready(Ok(()))
+    }
+}
+
+impl AlarmCheck for () {
+    fn still_firing(
+        &self,
+        _alert: &Alert,
+    ) -> impl Future<Output = Result<Option<bool>, LedgerError>> + Send {
+        ready(Ok(None))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Memory {
+    records: Vec<AuditRecord>,
+    claims: std::collections::HashMap<String, String>,
+    leases: std::collections::HashMap<TargetRef, (String, DateTime<Utc>)>,
+}
+
+/// A ledger in memory: one replay run, or tests. Optionally seeded with earlier records
+/// (an audit log read at start).
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    inner: Mutex<Memory>,
+}
+
+impl MemoryLedger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        MemoryLedger::default()
+    }
+
+    /// A ledger that already holds `records` (claims included).
+    pub fn with_records(records: Vec<AuditRecord>) -> Self {
+        let ledger = MemoryLedger::new();
+        {
+            let mut m = ledger.lock();
+            for record in records {
+                if let Some(instance) = &record.instance
+                    && record.verdict != crate::audit::Verdict::Failed
+                    && record.verdict != crate::audit::Verdict::Rejected
+                {
+                    m.claims
+                        .entry(instance.clone())
+                        .or_insert_with(|| record.id.clone());
+                }
+                m.records.push(record);
+            }
+        }
+        ledger
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every record appended so far, in order.
+    pub fn records(&self) -> Vec<AuditRecord> {
+        self.lock().records.clone()
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn history(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<History, LedgerError>> + Send {
+        let m = self.lock();
+        let since = crate::audit::rfc3339(since);
+        // RFC 3339 UTC strings in one format order like the instants they name.
+        ready(Ok(History::from_records(
+            m.records.iter().filter(|r| r.time >= since),
+        )))
+    }
+
+    fn claim(
+        &self,
+        instance: &str,
+        record_id: &str,
+        _now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Claim, LedgerError>> + Send {
+        let mut m = self.lock();
+        let claim = match m.claims.get(instance) {
+            Some(by) => Claim::Duplicate { by: by.clone() },
+            None => {
+                m.claims.insert(instance.to_owned(), record_id.to_owned());
+                Claim::First
+            }
+        };
+        ready(Ok(claim))
+    }
+
+    fn unclaim(
+        &self,
+        instance: &str,
+        record_id: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        let mut m = self.lock();
+        if m.claims.get(instance).is_some_and(|by| by == record_id) {
+            m.claims.remove(instance);
+        }
+        ready(Ok(()))
+    }
+
+    fn lease(
+        &self,
+        target: &TargetRef,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        let mut m = self.lock();
+        let free = match m.leases.get(target) {
+            Some((other, expires)) => other == holder || *expires <= now,
+            None => true,
+        };
+        if free {
+            m.leases.insert(target.clone(), (holder.to_owned(), until));
+        }
+        ready(Ok(free))
+    }
+
+    fn release(
+        &self,
+        target: &TargetRef,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        let mut m = self.lock();
+        if m.leases.get(target).is_some_and(|(h, _)| h == holder) {
+            m.leases.remove(target);
+        }
+        ready(Ok(()))
+    }
+
+    fn append(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        self.lock().records.push(record.clone());
+        ready(Ok(()))
+    }
+}

@@ -19,23 +19,21 @@ use crate::alert::{Alert, AlertStatus, Labels, Source, label_fingerprint};
 /// One alert of the group, as sent. Every field is optional on the wire so that a missing
 /// one is reported per alert, by name, instead of failing the whole group.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "camelCase")]
 struct WireAlert<'a> {
-    #[serde(borrow)]
     status: Option<Str<'a>>,
     labels: Option<Labels>,
     annotations: Option<Labels>,
-    #[serde(borrow)]
     starts_at: Option<Str<'a>>,
     /// Absent before Alertmanager 0.19; Grafana always sends it.
-    #[serde(borrow)]
     fingerprint: Option<Str<'a>>,
 }
 
 /// The whole webhook body, read only to explain a payload whose first pass failed.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 pub(super) struct WebhookDoc<'a> {
-    #[serde(borrow)]
     #[allow(dead_code)] // read by serde to locate the failing field, never used after
     alerts: Vec<WireAlert<'a>>,
 }

@@ -28,77 +28,66 @@ use crate::alert::{Alert, AlertStatus, Labels, Source};
 /// (`Region` display name, `OldStateValue`, `Threshold`, `Unit`, actions, ...) are skipped
 /// whatever their type, which is what makes `Unit: null` and a missing `Threshold` harmless.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct AlarmMessage<'a> {
-    #[serde(borrow)]
     alarm_name: Option<Str<'a>>,
     /// `null`, `""` or text.
-    #[serde(borrow)]
     alarm_description: Option<Str<'a>>,
-    #[serde(borrow)]
     new_state_value: Option<Str<'a>>,
-    #[serde(borrow)]
     new_state_reason: Option<Str<'a>>,
-    #[serde(borrow)]
     state_change_time: Option<Str<'a>>,
     /// Absent before 2019.
-    #[serde(borrow)]
     alarm_arn: Option<Str<'a>>,
     /// Composite alarms only.
-    #[serde(borrow)]
     alarm_rule: Option<Str<'a>>,
     /// Metric alarms only.
-    #[serde(borrow)]
     trigger: Option<Trigger<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "PascalCase")]
 struct Trigger<'a> {
     /// Single-metric alarms.
-    #[serde(borrow)]
     metric_name: Option<Str<'a>>,
-    #[serde(borrow)]
     namespace: Option<Str<'a>>,
-    #[serde(borrow)]
     dimensions: Option<Vec<Dimension<'a>>>,
     /// Metric-math and anomaly-band alarms.
-    #[serde(borrow)]
     metrics: Option<Vec<MetricQuery<'a>>>,
 }
 
 /// A dimension: real messages spell the keys `name`/`value`, in either order.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Dimension<'a> {
-    #[serde(borrow, alias = "Name")]
+    #[serde(alias = "Name")]
     name: Str<'a>,
-    #[serde(borrow, alias = "Value")]
+    #[serde(alias = "Value")]
     value: Str<'a>,
 }
 
 /// One entry of `Trigger.Metrics`: a metric (`MetricStat`) or an expression (skipped).
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "PascalCase")]
 struct MetricQuery<'a> {
-    #[serde(borrow)]
     metric_stat: Option<MetricStat<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "PascalCase")]
 struct MetricStat<'a> {
-    #[serde(borrow)]
     metric: Option<Metric<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "PascalCase")]
 struct Metric<'a> {
-    #[serde(borrow)]
     metric_name: Option<Str<'a>>,
-    #[serde(borrow)]
     namespace: Option<Str<'a>>,
-    #[serde(borrow)]
     dimensions: Option<Vec<Dimension<'a>>>,
 }
 
@@ -162,87 +151,75 @@ pub(super) fn alarm_message(bytes: &[u8], ctx: &Ctx) -> Decoded {
 
 /// `alarmData` of a direct alarm action, `detail` of an EventBridge event.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AlarmData<'a> {
-    #[serde(borrow)]
     alarm_name: Option<Str<'a>>,
-    #[serde(borrow)]
     state: Option<AlarmState<'a>>,
-    #[serde(borrow)]
     configuration: Option<Configuration<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct AlarmState<'a> {
-    #[serde(borrow)]
     value: Option<Str<'a>>,
-    #[serde(borrow)]
     reason: Option<Str<'a>>,
-    #[serde(borrow)]
     timestamp: Option<Str<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "camelCase")]
 struct Configuration<'a> {
-    #[serde(borrow)]
     description: Option<Str<'a>>,
     /// Composite alarms only.
-    #[serde(borrow)]
     alarm_rule: Option<Str<'a>>,
-    #[serde(borrow)]
     metrics: Option<Vec<CamelQuery<'a>>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "camelCase")]
 struct CamelQuery<'a> {
-    #[serde(borrow)]
     metric_stat: Option<CamelStat<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct CamelStat<'a> {
-    #[serde(borrow)]
     metric: Option<CamelMetric<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct CamelMetric<'a> {
-    #[serde(borrow)]
     namespace: Option<Str<'a>>,
     /// The metric name (not `metricName` as in the SDK).
-    #[serde(borrow)]
     name: Option<Str<'a>>,
     /// A map here, not a list of name/value pairs.
-    #[serde(borrow)]
     dimensions: Option<BTreeMap<Str<'a>, Str<'a>>>,
 }
 
 /// The alarm-action event, read only to explain a payload whose first pass failed.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)] // read by serde to locate the failing field, never used after
 pub(super) struct AlarmActionDoc<'a> {
-    #[serde(borrow)]
     alarm_arn: Option<Str<'a>>,
-    #[serde(borrow)]
     region: Option<Str<'a>>,
-    #[serde(borrow)]
     alarm_data: AlarmData<'a>,
 }
 
 /// The EventBridge event, read only to explain a payload whose first pass failed.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[allow(dead_code)] // read by serde to locate the failing field, never used after
 pub(super) struct EventBridgeDoc<'a> {
-    #[serde(borrow, rename = "detail-type")]
+    #[serde(rename = "detail-type")]
     detail_type: Option<Str<'a>>,
-    #[serde(borrow)]
     resources: Option<Vec<Str<'a>>>,
-    #[serde(borrow)]
     region: Option<Str<'a>>,
-    #[serde(borrow)]
     detail: AlarmData<'a>,
 }
 

@@ -58,6 +58,7 @@ struct Seen {
     alerts: bool,
     grafana: bool,
     alarm_name: bool,
+    legacy_grafana: bool,
 }
 
 /// What the first pass made of the bytes.
@@ -109,6 +110,11 @@ impl<'a> Top<'a> {
         }
     }
 
+    /// Grafana's legacy (pre-unified) alerting webhook: `ruleName`, `evalMatches`, no labels.
+    pub(crate) fn is_legacy_grafana(&self) -> bool {
+        self.seen.legacy_grafana
+    }
+
     /// A Grafana webhook is an Alertmanager webhook plus `orgId`, `state`, and version "1".
     pub(crate) fn is_grafana(&self) -> bool {
         self.seen.grafana || self.version_text().as_deref() == Some("1")
@@ -156,6 +162,7 @@ impl<'a> Top<'a> {
             "alerts" => s.alerts = true,
             "orgId" | "state" => s.grafana = true,
             "AlarmName" | "NewStateValue" => s.alarm_name = true,
+            "evalMatches" => s.legacy_grafana = true,
             _ => {}
         }
     }

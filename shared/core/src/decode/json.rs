@@ -15,6 +15,8 @@ use serde_json::value::RawValue;
 /// A JSON string that borrows from the input when it holds no escapes.
 ///
 /// `Option<Cow<'a, str>>` always allocates under serde's derive; this newtype does not.
+/// Wire structs that hold it say `#[serde(bound(deserialize = "'de: 'a"))]` once instead
+/// of `#[serde(borrow)]` on every field.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
 
@@ -88,12 +90,11 @@ pub(crate) fn explain<'de, T: Deserialize<'de>>(
     let mut de = serde_json::Deserializer::from_slice(json);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Err(e) => {
+            // `?` is a key the input broke off inside: the path up to it says enough.
             let path = e.path().to_string();
-            format!(
-                "{}: {}",
-                join_path(prefix, &path),
-                describe_error(e.inner())
-            )
+            let path = path.strip_suffix(".?").unwrap_or(&path);
+            let path = if path == "?" { "." } else { path };
+            format!("{}: {}", join_path(prefix, path), describe_error(e.inner()))
         }
         // Trailing garbage is only seen after the value; it belongs to the root. The last
         // arm cannot happen (same input, same type) but a reason must never be lost.
@@ -165,6 +166,17 @@ mod tests {
         );
         let err = typed::<Vec<Inner>>(r#"[{"n":1},{"n":"#, "alerts").unwrap_err();
         assert_eq!(err, "alerts[1].n: premature end of input");
+    }
+
+    #[test]
+    fn a_key_cut_short_is_left_out_of_the_path() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Outer {
+            #[allow(dead_code)] // read only by serde
+            inner: std::collections::BTreeMap<String, String>,
+        }
+        let err = typed::<Outer>(r#"{"inner":{"a":"b","ke"#, "").unwrap_err();
+        assert_eq!(err, "inner: premature end of input");
     }
 
     #[test]

@@ -150,6 +150,10 @@ fn webhook_source(top: &Top<'_>) -> Source {
 fn unrecognized(top: &Top<'_>) -> String {
     if top.key_count == 0 {
         "unrecognized payload: an empty JSON object".to_owned()
+    } else if top.is_legacy_grafana() {
+        "unrecognized payload: a legacy Grafana alerting webhook (ruleName, evalMatches), which \
+         carries no labels; use Grafana unified alerting, whose webhook is supported"
+            .to_owned()
     } else {
         format!(
             "unrecognized payload: top-level keys {} match no supported shape (SNS event or \
@@ -297,6 +301,19 @@ mod tests {
         assert_eq!(
             only_rejection(b"{}").reason,
             "unrecognized payload: an empty JSON object"
+        );
+    }
+
+    #[test]
+    fn a_legacy_grafana_webhook_is_named_as_such() {
+        let r = only_rejection(
+            br#"{"dashboardId":1,"evalMatches":[],"ruleName":"x","state":"alerting"}"#,
+        );
+        assert!(
+            r.reason
+                .starts_with("unrecognized payload: a legacy Grafana alerting webhook"),
+            "{}",
+            r.reason
         );
     }
 

@@ -19,33 +19,33 @@ use super::{Ctx, Decoded, Nesting, document};
 
 /// The SNS notification fields the decoder needs.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct Envelope<'a> {
-    #[serde(borrow, rename = "Type")]
+    #[serde(rename = "Type")]
     kind: Option<Str<'a>>,
-    #[serde(borrow)]
     message_id: Option<Str<'a>>,
-    #[serde(borrow)]
     topic_arn: Option<Str<'a>>,
     /// A JSON string holding the message; read raw so that it is unescaped only once.
-    #[serde(borrow)]
     message: Option<&'a RawValue>,
 }
 
 /// One record of a Lambda event.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 struct Record<'a> {
-    #[serde(borrow, rename = "EventSource")]
+    #[serde(rename = "EventSource")]
     event_source: Option<Str<'a>>,
-    #[serde(borrow, rename = "Sns")]
+    #[serde(rename = "Sns")]
     sns: Option<Envelope<'a>>,
 }
 
 /// The Lambda event, read only to explain a payload whose first pass failed.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
 #[allow(dead_code)] // read by serde to locate the failing field, never used after
 pub(super) struct LambdaDoc<'a> {
-    #[serde(borrow, rename = "Records")]
+    #[serde(rename = "Records")]
     records: Vec<Record<'a>>,
 }
 

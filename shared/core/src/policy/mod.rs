@@ -597,9 +597,9 @@ mod tests {
 
     #[test]
     fn malformed_templates_are_refused_with_the_rule_name() {
-        let msg = refused(&format!(
-            "rules:\n  - name: r1\n    match: {{ alertname: [A] }}\n    class: pod_not_ready\n    action: restart_pod\n    target: {{ kind: Pod, namespace: \"{{namespace}}\", name: \"{{}}\" }}\n"
-        ));
+        let msg = refused(
+            "rules:\n  - name: r1\n    match: { alertname: [A] }\n    class: pod_not_ready\n    action: restart_pod\n    target: { kind: Pod, namespace: \"{namespace}\", name: \"{}\" }\n",
+        );
         assert!(
             msg.contains("\"r1\"") && msg.contains("field target.name:"),
             "{msg}"

@@ -11,9 +11,7 @@
 use serde_json::json;
 
 use crate::audit::{Mode, StepRecord, StepResult, Verdict};
-use crate::cluster::{
-    Actuator, CORDON_ANNOTATION, ClusterError, Fleet, Submit, TargetKind, TargetRef,
-};
+use crate::cluster::{Actuator, CORDON_ANNOTATION, ClusterError, Fleet, Submit, TargetRef};
 use crate::duration::Span;
 
 /// The annotation `kubectl rollout restart` sets on a pod template.
@@ -345,12 +343,4 @@ pub async fn run<A: Actuator, F: Fleet>(
         steps,
         error,
     }
-}
-
-/// Whether `kind` can carry a pod-template restart.
-pub fn restartable(kind: TargetKind) -> bool {
-    matches!(
-        kind,
-        TargetKind::Deployment | TargetKind::StatefulSet | TargetKind::DaemonSet
-    )
 }

@@ -130,13 +130,11 @@ pub struct Inputs<'a> {
 pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) -> Resolution {
     let outcome = async {
         let named = name_target(inputs.rule, inputs.alert)?;
-        if let Named::Object(TargetRef {
-            namespace: Some(ns),
-            ..
-        }) = &named
+        if let Named::Object(target) = &named
+            && let Some(ns) = &target.namespace
         {
             guard::namespace_allowed(ns, &inputs.policy.guardrails)
-                .map_err(|r| Refused::from(r).with_action(inputs.rule.action, named_ref(&named)))?;
+                .map_err(|r| Refused::from(r).with_action(inputs.rule.action, target))?;
         }
         let plan = match cluster {
             Some(cluster) => Resolver { cluster, inputs }.plan(&named).await?,
@@ -148,14 +146,6 @@ pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) ->
     match outcome.await {
         Ok(plan) => Resolution::Plan(plan),
         Err(refused) => Resolution::Refused(refused),
-    }
-}
-
-fn named_ref(named: &Named) -> &TargetRef {
-    static NONE: std::sync::OnceLock<TargetRef> = std::sync::OnceLock::new();
-    match named {
-        Named::Object(t) => t,
-        Named::NodeByInstance(_) => NONE.get_or_init(|| TargetRef::node("")),
     }
 }
 

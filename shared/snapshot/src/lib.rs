@@ -64,6 +64,15 @@ pub struct Snapshot {
     state: Mutex<State>,
 }
 
+impl Clone for Snapshot {
+    /// An independent copy: simulated changes to one do not show in the other.
+    fn clone(&self) -> Self {
+        Snapshot {
+            state: Mutex::new(self.state().clone()),
+        }
+    }
+}
+
 /// Counts of what a snapshot holds, for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {

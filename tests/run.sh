@@ -12,6 +12,13 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "the core stays pure (no Kubernetes client, AWS SDK or async runtime)"
+impure=$(cargo tree -p reflex-core -e normal --prefix none --locked | grep -E '^(tokio|kube|k8s-openapi|aws-|hyper|reqwest) ' || true)
+if [ -n "${impure}" ]; then
+    printf 'reflex-core depends on:\n%s\n' "${impure}" >&2
+    exit 1
+fi
+
 step "cargo test (workspace)"
 cargo test --workspace --locked
 

@@ -7,6 +7,7 @@
 //! failed (this wins over 2: a failed action needs attention first).
 
 mod audit_log;
+mod live;
 mod policy_check;
 mod render;
 mod replay;
@@ -28,9 +29,11 @@ struct Cli {
 enum Command {
     /// Run events through the whole pipeline and print one audit record per alert.
     ///
-    /// Dry-run unless --execute. Without --cluster, reflex still classifies and plans what it
-    /// can and says what it could not check. With --cluster and --execute, the plan is applied
-    /// to an in-memory copy of the snapshot (a simulation; nothing leaves the process).
+    /// Dry-run unless --execute. Without --cluster or --kubeconfig, reflex still classifies
+    /// and plans what it can and says what it could not check. With --cluster and --execute,
+    /// the plan is applied to an in-memory copy of the snapshot (a simulation; nothing leaves
+    /// the process). With --kubeconfig, a dry run sends each call with `dryRun=All`, and
+    /// --execute acts on the cluster.
     Replay(ReplayArgs),
     /// Policy tools.
     #[command(subcommand)]
@@ -44,8 +47,15 @@ struct ReplayArgs {
     policy: Option<PathBuf>,
     /// Cluster snapshot: a kubectl List JSON (`kubectl get nodes,namespaces,pods,deployments,
     /// replicasets,statefulsets,daemonsets,poddisruptionbudgets -A -o json`).
-    #[arg(long, value_name = "SNAPSHOT")]
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with = "kubeconfig")]
     cluster: Option<PathBuf>,
+    /// Live cluster: read it through this kubeconfig, and send every planned call with
+    /// server-side `dryRun=All` (for real with --execute).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use; default: its current context.
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    context: Option<String>,
     /// Evaluate every alert at this time (RFC 3339); default: each event at its own time.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     now: Option<chrono::DateTime<chrono::Utc>>,

@@ -4,19 +4,18 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use reflex_core::audit::{AuditRecord, Mode, StepResult};
-use reflex_snapshot::Snapshot;
-
 use crate::ReplayArgs;
+use crate::replay::Cluster;
+use reflex_core::audit::{AuditRecord, Mode, StepResult};
 
 /// The line before the blocks: what this run is.
-pub fn header(args: &ReplayArgs, mode: Mode, snapshot: Option<&Snapshot>) -> String {
+pub fn header(args: &ReplayArgs, mode: Mode, cluster: &Cluster) -> String {
     let policy = args.policy.as_ref().map_or_else(
         || "default policy".to_owned(),
         |p| format!("policy {}", p.display()),
     );
-    let cluster = match (snapshot, &args.cluster) {
-        (Some(s), Some(path)) => {
+    let view = match (cluster, &args.cluster, &args.kubeconfig) {
+        (Cluster::Snapshot(s), Some(path), _) => {
             let sum = s.summary();
             format!(
                 "snapshot {} ({} nodes, {} Ready; {} pods; {} workloads)",
@@ -27,15 +26,26 @@ pub fn header(args: &ReplayArgs, mode: Mode, snapshot: Option<&Snapshot>) -> Str
                 sum.workloads
             )
         }
+        (Cluster::Live(_), _, Some(path)) => match &args.context {
+            Some(context) => format!(
+                "live cluster (kubeconfig {}, context {context})",
+                path.display()
+            ),
+            None => format!("live cluster (kubeconfig {})", path.display()),
+        },
         _ => "no cluster view (targets, owners and annotations are not checked)".to_owned(),
     };
-    let how = match mode {
-        Mode::DryRun => "dry-run: plans are recorded, nothing is changed",
-        Mode::Enforce => {
+    let how = match (mode, cluster) {
+        (Mode::DryRun, Cluster::Live(_)) => {
+            "dry-run: every call is sent with dryRun=All, nothing is changed"
+        }
+        (Mode::DryRun, _) => "dry-run: plans are recorded, nothing is changed",
+        (Mode::Enforce, Cluster::Live(_)) => "execute: plans are applied to the live cluster",
+        (Mode::Enforce, _) => {
             "execute: plans are applied to an in-memory copy of the snapshot (simulation)"
         }
     };
-    format!("reflex replay: {policy}; {cluster}; {how}\n")
+    format!("reflex replay: {policy}; {view}; {how}\n")
 }
 
 /// One record as a block of text.
@@ -107,16 +117,17 @@ pub fn summary(
     count: usize,
     verdicts: &BTreeMap<&'static str, usize>,
     mode: Mode,
-    snapshot: Option<&Snapshot>,
+    cluster: &Cluster,
 ) -> String {
     let by_verdict = verdicts
         .iter()
         .map(|(v, n)| format!("{n} {v}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let tail = match (mode, snapshot) {
+    let tail = match (mode, cluster) {
         (Mode::DryRun, _) => "dry run: nothing was changed".to_owned(),
-        (Mode::Enforce, Some(s)) => {
+        (Mode::Enforce, Cluster::Live(_)) => "applied to the live cluster".to_owned(),
+        (Mode::Enforce, Cluster::Snapshot(s)) => {
             let terminated = s.terminated();
             if terminated.is_empty() {
                 "simulated on the snapshot: nothing left this process".to_owned()
@@ -127,7 +138,7 @@ pub fn summary(
                 )
             }
         }
-        (Mode::Enforce, None) => String::new(),
+        (Mode::Enforce, Cluster::Unknown) => String::new(),
     };
     format!("{count} alert(s): {by_verdict}. {tail}")
 }

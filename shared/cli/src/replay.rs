@@ -1,4 +1,5 @@
-//! `reflex replay`: the pipeline run over event files, against a snapshot or nothing.
+//! `reflex replay`: the pipeline run over event files, against a live cluster, a snapshot
+//! or nothing.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -8,12 +9,14 @@ use anyhow::Context;
 use chrono::Utc;
 use reflex_core::alert::{Delivery, Fnv64};
 use reflex_core::audit::{Mode, Verdict};
-use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline};
+use reflex_core::cluster::{Actuator, ClusterView, Fleet};
+use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline, Transient};
 use reflex_core::policy::Policy;
+use reflex_kube::KubeCluster;
 use reflex_snapshot::Snapshot;
 
 use crate::audit_log::AuditLog;
-use crate::{Format, ReplayArgs, exit, render};
+use crate::{Format, ReplayArgs, exit, live, render};
 
 fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
     match path {
@@ -42,13 +45,37 @@ fn run_id() -> String {
     format!("replay-{}", &h.hex()[..10])
 }
 
+/// The cluster a replay reads and acts on.
+#[derive(Debug)]
+pub enum Cluster {
+    /// None: plans come from the alert alone.
+    Unknown,
+    /// A snapshot file; with --execute, plans are simulated on an in-memory copy.
+    Snapshot(Snapshot),
+    /// A live cluster through a kubeconfig; dry runs are sent with `dryRun=All`.
+    Live(KubeCluster),
+}
+
 /// Runs the replay and returns the exit code.
 pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
     let policy = load_policy(args.policy.as_deref())?;
-    let snapshot = args.cluster.as_deref().map(load_snapshot).transpose()?;
-    if args.execute && snapshot.is_none() {
+    // Timers and sockets are only used by the live cluster, but cost nothing idle.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let cluster = match (&args.cluster, &args.kubeconfig) {
+        (Some(path), _) => Cluster::Snapshot(load_snapshot(path)?),
+        (None, Some(kubeconfig)) => Cluster::Live(live::connect(
+            &runtime,
+            kubeconfig,
+            args.context.as_deref(),
+        )?),
+        (None, None) => Cluster::Unknown,
+    };
+    if args.execute && matches!(cluster, Cluster::Unknown) {
         anyhow::bail!(
-            "--execute needs a cluster to act on: give --cluster SNAPSHOT (simulated in memory)"
+            "--execute needs a cluster to act on: give --kubeconfig FILE (a live cluster) or --cluster SNAPSHOT (simulated in memory)"
         );
     }
     let mode = if args.execute {
@@ -64,86 +91,129 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
         Some(path) => AuditLog::open(path)?,
         None => AuditLog::in_memory(),
     };
-    let adapters = Adapters {
-        cluster: snapshot.as_ref(),
-        live: snapshot.as_ref().filter(|_| args.execute).map(|s| (s, s)),
-        ledger: &ledger,
-        notifier: &(),
-        alarms: &(),
+    let run = Run {
+        args: &args,
+        pipeline,
+        runtime: &runtime,
+        cluster: &cluster,
     };
-    let clock = match args.now {
-        Some(t) => Clock::Fixed(t),
-        None => Clock::AlertTime {
-            fallback: Utc::now(),
-        },
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .context("cannot start the async runtime")?;
+    match &cluster {
+        Cluster::Live(kube) => run.events(&Adapters {
+            cluster: Some(kube),
+            live: Some((kube, &live::NoFleet)),
+            ledger: &ledger,
+            notifier: &(),
+            alarms: &(),
+        }),
+        Cluster::Snapshot(snapshot) => run.events(&Adapters {
+            cluster: Some(snapshot),
+            live: args.execute.then_some((snapshot, snapshot)),
+            ledger: &ledger,
+            notifier: &(),
+            alarms: &(),
+        }),
+        Cluster::Unknown => run.events(&Adapters::<Snapshot, Snapshot, Snapshot, _> {
+            cluster: None,
+            live: None,
+            ledger: &ledger,
+            notifier: &(),
+            alarms: &(),
+        }),
+    }
+}
 
-    let mut ids = Ids::new(run_id());
-    let mut verdicts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut code = exit::OK;
-    let mut out = std::io::stdout().lock();
-    let mut count = 0;
-    if args.format == Format::Text {
-        writeln!(out, "{}", render::header(&args, mode, snapshot.as_ref()))?;
-    }
-    for path in &args.events {
-        let handled: Vec<Handled> = match std::fs::read(path) {
-            Ok(bytes) => runtime.block_on(pipeline.process(&bytes, &adapters, clock, &mut ids)),
-            Err(e) => {
-                let reason = format!("cannot read event file {}: {e}", path.display());
-                let record =
-                    pipeline.rejected(&[], reason, Delivery::default(), clock_now(clock), &mut ids);
-                let mut handled = Handled {
-                    record,
-                    transient: None,
-                };
-                runtime.block_on(pipeline.finish(&mut handled, &adapters));
-                vec![handled]
-            }
+/// One replay invocation, ready to go through its event files.
+struct Run<'a> {
+    args: &'a ReplayArgs,
+    pipeline: Pipeline<'a>,
+    runtime: &'a tokio::runtime::Runtime,
+    cluster: &'a Cluster,
+}
+
+impl Run<'_> {
+    /// Every event file through the pipeline, printed; returns the exit code.
+    fn events<C: ClusterView, A: Actuator, F: Fleet>(
+        &self,
+        adapters: &Adapters<'_, C, A, F, AuditLog>,
+    ) -> anyhow::Result<u8> {
+        let (args, pipeline, runtime) = (self.args, &self.pipeline, self.runtime);
+        let mode = pipeline.mode;
+        let clock = match args.now {
+            Some(t) => Clock::Fixed(t),
+            None => Clock::AlertTime {
+                fallback: Utc::now(),
+            },
         };
-        for Handled { record, transient } in handled {
-            if let Some(e) = transient {
-                // The only transient failure a replay can meet is its own audit log.
-                anyhow::bail!("record {} could not be stored: {e}", record.id);
-            }
-            count += 1;
-            *verdicts.entry(record.verdict.as_str()).or_default() += 1;
-            code = match (code, record.verdict) {
-                (_, Verdict::Failed) | (exit::FAILED, _) => exit::FAILED,
-                (_, Verdict::Rejected) => exit::REJECTED,
-                (code, _) => code,
-            };
-            let written = match args.format {
-                Format::Json => writeln!(out, "{}", record.to_json_line()),
-                Format::Text => write!(out, "{}", render::block(&record, count, path)),
-            };
-            if let Err(e) = written {
-                // A closed pipe (`reflex replay ... | head`) is not an error of the replay.
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    return Ok(code);
+        let mut ids = Ids::new(run_id());
+        let mut verdicts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut code = exit::OK;
+        let mut out = std::io::stdout().lock();
+        let mut count = 0;
+        if args.format == Format::Text {
+            writeln!(out, "{}", render::header(args, mode, self.cluster))?;
+        }
+        for path in &args.events {
+            let handled: Vec<Handled> = match std::fs::read(path) {
+                Ok(bytes) => runtime.block_on(pipeline.process(&bytes, adapters, clock, &mut ids)),
+                Err(e) => {
+                    let reason = format!("cannot read event file {}: {e}", path.display());
+                    let record = pipeline.rejected(
+                        &[],
+                        reason,
+                        Delivery::default(),
+                        clock_now(clock),
+                        &mut ids,
+                    );
+                    let mut handled = Handled {
+                        record,
+                        transient: None,
+                    };
+                    runtime.block_on(pipeline.finish(&mut handled, adapters));
+                    vec![handled]
                 }
-                return Err(e.into());
+            };
+            for Handled { record, transient } in handled {
+                // A cluster that was unreachable is told in the record (failed); an audit log
+                // that could not be written loses records, which ends the run.
+                if let Some(Transient::Ledger(e)) = transient {
+                    anyhow::bail!("record {} could not be stored: {e}", record.id);
+                }
+                count += 1;
+                *verdicts.entry(record.verdict.as_str()).or_default() += 1;
+                code = match (code, record.verdict) {
+                    (_, Verdict::Failed) | (exit::FAILED, _) => exit::FAILED,
+                    (_, Verdict::Rejected) => exit::REJECTED,
+                    (code, _) => code,
+                };
+                let written = match args.format {
+                    Format::Json => writeln!(out, "{}", record.to_json_line()),
+                    Format::Text => write!(out, "{}", render::block(&record, count, path)),
+                };
+                if let Err(e) = written {
+                    // A closed pipe (`reflex replay ... | head`) is not an error of the replay.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(code);
+                    }
+                    return Err(e.into());
+                }
             }
         }
-    }
-    if args.format == Format::Text {
-        writeln!(
-            out,
-            "{}",
-            render::summary(count, &verdicts, mode, snapshot.as_ref())
-        )?;
-    }
-    out.flush().or_else(|e| {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            Ok(())
-        } else {
-            Err(e)
+        if args.format == Format::Text {
+            writeln!(
+                out,
+                "{}",
+                render::summary(count, &verdicts, mode, self.cluster)
+            )?;
         }
-    })?;
-    Ok(code)
+        out.flush().or_else(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        Ok(code)
+    }
 }
 
 fn clock_now(clock: Clock) -> chrono::DateTime<Utc> {

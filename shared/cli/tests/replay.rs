@@ -5,9 +5,7 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 
-use common::{
-    decision, edited_snapshot, event, one, reflex, replay_json, snapshot, target, temp_file,
-};
+use common::{decision, edited_snapshot, event, one, reflex, replay_json, snapshot, temp_file};
 use serde_json::Value;
 
 fn d(verdict: &str, action: &str, target: &str) -> (String, String, String) {

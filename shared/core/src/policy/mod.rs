@@ -206,7 +206,9 @@ pub struct Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            drain: Span::from_mins(10),
+            // Evictions and the wait for evicted pods each get this long, so a drain takes
+            // at most twice it: 10 minutes, inside a Lambda's 15-minute limit.
+            drain: Span::from_mins(5),
             verify: Span::from_mins(5),
         }
     }

@@ -1,0 +1,270 @@
+//! The cluster part of `replace_node`: cordon, evict in parallel, wait until the evicted
+//! pods are gone. (Terminating the instance is the fleet's job, not this adapter's.)
+//!
+//! Evictions of a batch run at most `eviction_concurrency` at a time. Each first reads its
+//! pod (a pod already gone is done; its uid pins the eviction to that instance, so a
+//! StatefulSet's same-name replacement is never evicted in its place), then posts the
+//! eviction. A `429` (a PodDisruptionBudget at zero) or a transient failure is retried with
+//! capped exponential backoff and jitter until the op's timeout, the drain timeout; then
+//! the step fails naming the budget's message. In a dry run a `429` is reported at once:
+//! the server has said the eviction would be refused now, and waiting on a budget that a
+//! dry run never spends would only stall the run.
+//!
+//! The eviction request is built here rather than with kube's `Request::evict`, which
+//! writes the body's options under `delete_options`, a key the API server ignores
+//! (`deleteOptions`): preconditions and `dryRun` would be silently dropped.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream;
+use k8s_openapi::api::core::v1::{Node as NodeType, Pod as PodType};
+use kube::api::Patch;
+use kube::core::Request;
+use reflex_core::cluster::{Actuator, CORDON_ANNOTATION, ClusterError, Pod, Submit};
+use reflex_core::execute::{Op, PodRef};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::KubeCluster;
+use crate::actions::rollout::patch_params;
+use crate::call::{Deadline, Resend, backoff, build_error, secs};
+use crate::error::CallError;
+use crate::read::collection;
+
+/// `POST .../pods/{name}/eviction` with the pod's uid as precondition.
+fn eviction_request(
+    pod: &PodRef,
+    uid: Option<&str>,
+    submit: Submit,
+) -> Result<http::Request<Vec<u8>>, CallError> {
+    let dry_run = submit == Submit::DryRun;
+    let mut uri = format!(
+        "{}/{}/eviction",
+        collection::<PodType>(Some(&pod.namespace)),
+        pod.name
+    );
+    let mut options = json!({});
+    if let Some(uid) = uid {
+        options["preconditions"] = json!({ "uid": uid });
+    }
+    if dry_run {
+        uri.push_str("?dryRun=All");
+        options["dryRun"] = json!(["All"]);
+    }
+    let body = json!({
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": { "name": pod.name, "namespace": pod.namespace },
+        "deleteOptions": options,
+    });
+    http::Request::post(uri)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string().into_bytes())
+        .map_err(|e| CallError::Transport(format!("cannot build the eviction request: {e}")))
+}
+
+impl KubeCluster {
+    /// `PATCH` (merge) the node unschedulable, with the reason in an annotation.
+    pub(crate) async fn cordon(
+        &self,
+        node: &str,
+        reason: &str,
+        submit: Submit,
+    ) -> Result<String, ClusterError> {
+        let deadline = Deadline::after(self.settings.request_timeout);
+        let patch = Op::cordon_patch(reason);
+        let params = patch_params(submit);
+        let request = Request::new(collection::<NodeType>(None));
+        // Setting the same two values again is harmless: safe to resend.
+        let _: Value = self
+            .call(Resend::Transient, &deadline, || {
+                request
+                    .patch(node, &params, &Patch::Merge(&patch))
+                    .map_err(build_error)
+            })
+            .await
+            .map_err(|e| e.into_cluster(&format!("PATCH node {node}")))?;
+        Ok(match submit {
+            Submit::DryRun => "cordon admitted".to_owned(),
+            Submit::Apply => format!("cordoned; {CORDON_ANNOTATION}={reason:?}"),
+        })
+    }
+
+    /// Evicts one pod, retrying a budget's refusal until `timeout`.
+    pub(crate) async fn evict(
+        &self,
+        pod: &PodRef,
+        timeout: Duration,
+        submit: Submit,
+    ) -> Result<String, ClusterError> {
+        let started = Instant::now();
+        let deadline = Deadline::after(timeout);
+        let path = collection::<PodType>(Some(&pod.namespace));
+        let current: Option<Pod> = self
+            .get(&path, &pod.name, &deadline)
+            .await
+            .map_err(|e| e.into_cluster(&format!("GET pod {pod}")))?;
+        let Some(current) = current else {
+            return Ok(format!("{pod} was already gone"));
+        };
+        let uid = current.metadata.uid;
+        if let (Some(uid), Submit::Apply) = (&uid, submit) {
+            self.memo().evicted(pod.clone(), uid.clone());
+        }
+        let s = &self.settings;
+        let mut attempts: u32 = 0;
+        let last = loop {
+            attempts += 1;
+            let answer: Result<Value, CallError> = self
+                .call(Resend::Never, &deadline, || {
+                    eviction_request(pod, uid.as_deref(), submit)
+                })
+                .await;
+            let e = match answer {
+                Ok(_) if submit == Submit::DryRun => return Ok("eviction admitted".to_owned()),
+                Ok(_) if attempts == 1 => return Ok("evicted".to_owned()),
+                Ok(_) => {
+                    return Ok(format!(
+                        "evicted after {attempts} attempts over {}",
+                        secs(started.elapsed())
+                    ));
+                }
+                Err(e) => e,
+            };
+            match e.code() {
+                Some(404) => return Ok(format!("{pod} was already gone")),
+                Some(409) => {
+                    return Ok(format!(
+                        "{pod} was already replaced (its uid changed): nothing left to evict"
+                    ));
+                }
+                Some(429) if submit == Submit::DryRun => {
+                    return Err(ClusterError::Refused(format!(
+                        "eviction of {pod} refused now: {}; a real drain would retry for up to {}",
+                        e.message(),
+                        secs(timeout)
+                    )));
+                }
+                Some(429) => {}
+                _ if e.is_transient() => {}
+                _ => return Err(e.into_cluster(&format!("POST eviction of {pod}"))),
+            }
+            let pause = backoff(s.backoff_min, s.backoff_max, attempts - 1, &pod.name);
+            if !deadline.sleep(pause).await {
+                break e;
+            }
+        };
+        Err(ClusterError::Timeout(format!(
+            "eviction of {pod} not admitted within {} ({attempts} attempts); last answer: {}",
+            secs(timeout),
+            last.message()
+        )))
+    }
+
+    /// A run of evictions, at most `eviction_concurrency` in flight, results in order.
+    pub(crate) async fn evict_batch(
+        &self,
+        ops: &[Op],
+        submit: Submit,
+    ) -> Vec<Result<String, ClusterError>> {
+        // The futures are made first (they do nothing until polled) so that the stream holds
+        // no closure over borrowed ops, which would not be provably `Send` for every lifetime.
+        let evictions: Vec<_> = ops
+            .iter()
+            .map(|op| async move {
+                match op {
+                    Op::Evict { pod, timeout } => self.evict(pod, timeout.to_std(), submit).await,
+                    other => self.apply(other, submit).await,
+                }
+            })
+            .collect();
+        stream::iter(evictions)
+            .buffered(self.settings.eviction_concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Polls each evicted pod until it is gone (404, or a new pod under its name).
+    pub(crate) async fn wait_pods_gone(
+        &self,
+        pods: &[PodRef],
+        timeout: Duration,
+    ) -> Result<String, ClusterError> {
+        let result = self.wait_gone(pods, timeout).await;
+        let mut memo = self.memo();
+        for p in pods {
+            memo.evicted.remove(p);
+        }
+        result
+    }
+
+    async fn wait_gone(&self, pods: &[PodRef], timeout: Duration) -> Result<String, ClusterError> {
+        let started = Instant::now();
+        let deadline = Deadline::after(timeout);
+        let mut left: Vec<PodRef> = pods.to_vec();
+        let mut last_error = None;
+        loop {
+            let reads: Vec<_> = left
+                .into_iter()
+                .map(|p| {
+                    let deadline = &deadline;
+                    async move {
+                        let path = collection::<PodType>(Some(&p.namespace));
+                        let read = self.get::<Pod>(&path, &p.name, deadline).await;
+                        (p, read)
+                    }
+                })
+                .collect();
+            let reads: Vec<(PodRef, Result<Option<Pod>, CallError>)> = stream::iter(reads)
+                .buffer_unordered(self.settings.eviction_concurrency.max(1))
+                .collect()
+                .await;
+            left = Vec::new();
+            for (p, read) in reads {
+                match read {
+                    Ok(None) => {}
+                    Ok(Some(found)) => {
+                        let evicted = self.memo().evicted.get(&p).cloned();
+                        let replaced = evicted.is_some() && found.metadata.uid != evicted;
+                        if !replaced {
+                            left.push(p);
+                        }
+                    }
+                    Err(e) if e.is_transient() => {
+                        last_error = Some(e.message());
+                        left.push(p);
+                    }
+                    Err(e) => return Err(e.into_cluster(&format!("GET pod {p}"))),
+                }
+            }
+            if left.is_empty() {
+                return Ok(format!(
+                    "{} evicted pod(s) gone after {}",
+                    pods.len(),
+                    secs(started.elapsed())
+                ));
+            }
+            if !deadline.sleep(self.settings.poll_interval).await {
+                left.sort();
+                let shown: Vec<String> = left.iter().take(5).map(ToString::to_string).collect();
+                let more = left.len().saturating_sub(shown.len());
+                return Err(ClusterError::Timeout(format!(
+                    "{} of {} evicted pod(s) still present after {}: {}{}{}",
+                    left.len(),
+                    pods.len(),
+                    secs(timeout),
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    },
+                    last_error
+                        .map(|e| format!("; last read failed: {e}"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+    }
+}

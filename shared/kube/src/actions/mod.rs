@@ -1,0 +1,85 @@
+//! [`Actuator`] over the API: each [`Op`] to the file that performs it.
+//!
+//! | op | file |
+//! |---|---|
+//! | `DeletePod`, `VerifyReplacement` | `restart_pod.rs` |
+//! | `RestartWorkload`, `VerifyRollout` | `rollout.rs` |
+//! | `Rollback` | `rollback.rs` |
+//! | `Cordon`, `Evict` (batches), `WaitPodsGone` | `drain.rs` |
+//! | `Notify` | no call |
+//!
+//! Ops without a timeout of their own (deletes and patches) get one request timeout. Waits
+//! poll every `poll_interval` until their op's timeout and keep polling through transient
+//! read failures (the last one is named if time runs out); any other failure ends them.
+//! The core never sends a wait in a dry run; if one comes anyway it is answered without a
+//! call.
+
+use std::future::Future;
+
+use reflex_core::cluster::{Actuator, ClusterError, Submit};
+use reflex_core::execute::Op;
+
+use crate::KubeCluster;
+
+mod drain;
+pub(crate) mod restart_pod;
+mod rollback;
+mod rollout;
+
+impl Actuator for KubeCluster {
+    async fn apply(&self, op: &Op, submit: Submit) -> Result<String, ClusterError> {
+        let waits = matches!(
+            op,
+            Op::VerifyReplacement { .. } | Op::VerifyRollout { .. } | Op::WaitPodsGone { .. }
+        );
+        if waits && submit == Submit::DryRun {
+            return Ok("not waited for in a dry run".to_owned());
+        }
+        match op {
+            Op::DeletePod { pod } => self.delete_pod(pod, submit).await,
+            Op::VerifyReplacement {
+                pod,
+                controller,
+                timeout,
+            } => {
+                self.verify_replacement(pod, controller, timeout.to_std())
+                    .await
+            }
+            Op::RestartWorkload { target, at } => self.restart_workload(target, at, submit).await,
+            Op::Rollback {
+                target,
+                resource_version,
+                from_revision,
+                to_revision,
+                template,
+            } => {
+                self.rollback(
+                    target,
+                    resource_version,
+                    (*from_revision, *to_revision),
+                    template,
+                    submit,
+                )
+                .await
+            }
+            Op::VerifyRollout { target, timeout } => {
+                self.verify_rollout(target, timeout.to_std()).await
+            }
+            Op::Cordon { node, reason } => self.cordon(node, reason, submit).await,
+            Op::Evict { pod, timeout } => self.evict(pod, timeout.to_std(), submit).await,
+            Op::WaitPodsGone { pods, timeout } => self.wait_pods_gone(pods, timeout.to_std()).await,
+            Op::Notify { .. } => Ok("recorded for on-call; no cluster call".to_owned()),
+            Op::TerminateInstance { .. } | Op::Unresolved { .. } => Err(ClusterError::Unsupported(
+                format!("{} is not a Kubernetes call", op.name()),
+            )),
+        }
+    }
+
+    fn apply_batch(
+        &self,
+        ops: &[Op],
+        submit: Submit,
+    ) -> impl Future<Output = Vec<Result<String, ClusterError>>> + Send {
+        self.evict_batch(ops, submit)
+    }
+}

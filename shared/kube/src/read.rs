@@ -1,0 +1,124 @@
+//! [`ClusterView`] over the API: each method is one `GET` or one `LIST` (paged), decoded
+//! straight into the core's object types, the same types a snapshot file fills.
+
+use std::future::Future;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet as RsType, StatefulSet};
+use k8s_openapi::api::core::v1::{Namespace as NsType, Node as NodeType, Pod as PodType};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Resource;
+use kube::api::ListParams;
+use reflex_core::cluster::{
+    ClusterError, ClusterView, Namespace, Node, Pdb, Pod, ReadResult, ReplicaSet, TargetKind,
+    Workload,
+};
+
+use crate::KubeCluster;
+use crate::call::Deadline;
+
+/// The collection path of resource `K` (`/api/v1/namespaces/production/pods`).
+pub(crate) fn collection<K: Resource<DynamicType = ()>>(namespace: Option<&str>) -> String {
+    K::url_path(&(), namespace)
+}
+
+/// The collection path of a workload kind.
+pub(crate) fn workload_collection(kind: TargetKind, namespace: &str) -> Option<String> {
+    let ns = Some(namespace);
+    match kind {
+        TargetKind::Deployment => Some(collection::<Deployment>(ns)),
+        TargetKind::StatefulSet => Some(collection::<StatefulSet>(ns)),
+        TargetKind::DaemonSet => Some(collection::<DaemonSet>(ns)),
+        TargetKind::Pod | TargetKind::Node => None,
+    }
+}
+
+impl KubeCluster {
+    fn read_deadline(&self) -> Deadline {
+        Deadline::after(self.settings.request_timeout)
+    }
+
+    async fn get_one<T: serde::de::DeserializeOwned>(
+        &self,
+        collection: String,
+        name: &str,
+    ) -> ReadResult<Option<T>> {
+        self.get(&collection, name, &self.read_deadline())
+            .await
+            .map_err(|e| e.into_cluster(&format!("GET {collection}/{name}")))
+    }
+
+    async fn list_all<T: serde::de::DeserializeOwned>(
+        &self,
+        collection: String,
+        params: ListParams,
+    ) -> ReadResult<Vec<T>> {
+        self.list(&collection, params, &self.read_deadline())
+            .await
+            .map_err(|e| e.into_cluster(&format!("LIST {collection}")))
+    }
+}
+
+impl ClusterView for KubeCluster {
+    fn pod(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Option<Pod>>> + Send {
+        self.get_one(collection::<PodType>(Some(namespace)), name)
+    }
+
+    fn replica_set(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Option<ReplicaSet>>> + Send {
+        self.get_one(collection::<RsType>(Some(namespace)), name)
+    }
+
+    fn replica_sets(
+        &self,
+        namespace: &str,
+    ) -> impl Future<Output = ReadResult<Vec<ReplicaSet>>> + Send {
+        self.list_all(collection::<RsType>(Some(namespace)), ListParams::default())
+    }
+
+    async fn workload(
+        &self,
+        kind: TargetKind,
+        namespace: &str,
+        name: &str,
+    ) -> ReadResult<Option<Workload>> {
+        let Some(collection) = workload_collection(kind, namespace) else {
+            return Err(ClusterError::Unsupported(format!(
+                "{kind} is not a workload kind"
+            )));
+        };
+        self.get_one(collection, name).await
+    }
+
+    fn namespace(&self, name: &str) -> impl Future<Output = ReadResult<Option<Namespace>>> + Send {
+        self.get_one(collection::<NsType>(None), name)
+    }
+
+    fn node(&self, name: &str) -> impl Future<Output = ReadResult<Option<Node>>> + Send {
+        self.get_one(collection::<NodeType>(None), name)
+    }
+
+    fn nodes(&self) -> impl Future<Output = ReadResult<Vec<Node>>> + Send {
+        self.list_all(collection::<NodeType>(None), ListParams::default())
+    }
+
+    fn pods_on_node(&self, node: &str) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send {
+        self.list_all(
+            collection::<PodType>(None),
+            ListParams::default().fields(&format!("spec.nodeName={node}")),
+        )
+    }
+
+    fn pdbs(&self, namespace: &str) -> impl Future<Output = ReadResult<Vec<Pdb>>> + Send {
+        self.list_all(
+            collection::<PodDisruptionBudget>(Some(namespace)),
+            ListParams::default(),
+        )
+    }
+}

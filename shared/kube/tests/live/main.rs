@@ -1,0 +1,24 @@
+//! The kube adapter end to end: the real kube-rs client over HTTP against the fake API
+//! server, seeded with the sample cluster of events/cluster. One module per area:
+//!
+//! - `reads`: the planner's reads, 404s, kubeconfig loading, read failures and timeouts.
+//! - `restart_pod`: delete and replacement check, dry-run and execute, verify timeout.
+//! - `rollout`: rollout restart and the rollout check.
+//! - `rollback`: the `test`-guarded patch, and a stale resourceVersion as a conflict.
+//! - `drain`: node replacement: cordon, evictions, DaemonSet and bare pods, PDB timeout.
+//! - `faults`: 429 and 500 bursts, dropped connections, latency past the timeouts.
+//! - `scale`: a 100-pod drain, timed.
+//!
+//! One test binary on purpose: each links kube-rs, and linking dominates build time.
+
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test with its message.
+
+mod common;
+
+mod drain;
+mod faults;
+mod reads;
+mod restart_pod;
+mod rollback;
+mod rollout;
+mod scale;

@@ -1,0 +1,151 @@
+//! A 100-pod drain, end to end and timed: evictions run in parallel, so the drain takes
+//! round trips, not a hundred of them in a row. The wall time is printed (run with
+//! `--nocapture` to see it).
+
+use std::time::{Duration, Instant};
+
+use reflex_core::audit::{Mode, StepResult, Verdict};
+use reflex_core::cluster::Submit;
+use reflex_fake_kube::FakeKube;
+use reflex_kube::Settings;
+use serde_json::{Value, json};
+
+use crate::common::{RecordingFleet, cluster_with, event, policy, replay, writes};
+
+const BUSY: &str = "ip-10-0-7-10.ec2.internal";
+const SPARE: &str = "ip-10-0-7-20.ec2.internal";
+const PODS: usize = 100;
+
+fn node(name: &str, instance: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "uid": format!("uid-{name}")},
+        "spec": {"providerID": format!("aws:///us-east-1a/{instance}")},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    })
+}
+
+fn pod(name: &str, owner: (&str, &str), labels: Value) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": name, "namespace": "load", "uid": format!("uid-{name}"), "labels": labels,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner.0, "name": owner.1,
+                                 "uid": format!("uid-{}", owner.1), "controller": true}],
+        },
+        "spec": {"nodeName": BUSY, "containers": [{"name": "web", "image": "web:1"}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+    })
+}
+
+/// Two Ready nodes; on one, 100 pods of `load/web` (a PDB allowing 100 disruptions) and a
+/// DaemonSet pod.
+fn cluster_with_a_busy_node() -> Vec<u8> {
+    let labels = json!({"app": "web", "pod-template-hash": "5f6d7c8b9"});
+    let mut items = vec![
+        node(BUSY, "i-0aaaaaaaaaaaaaaa1"),
+        node(SPARE, "i-0aaaaaaaaaaaaaaa2"),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "load"}}),
+        json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web-5f6d7c8b9", "namespace": "load", "uid": "uid-web-5f6d7c8b9",
+                         "annotations": {"deployment.kubernetes.io/revision": "1"}},
+            "spec": {"replicas": PODS, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "web", "image": "web:1"}]}}},
+        }),
+        json!({
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "agent", "namespace": "load", "uid": "uid-agent"},
+            "spec": {"template": {"metadata": {"labels": {"app": "agent"}}}},
+        }),
+        json!({
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "web", "namespace": "load", "generation": 1},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "maxUnavailable": PODS},
+            "status": {"observedGeneration": 1, "disruptionsAllowed": PODS,
+                       "currentHealthy": PODS, "desiredHealthy": 0, "expectedPods": PODS},
+        }),
+        pod("agent-x1", ("DaemonSet", "agent"), json!({"app": "agent"})),
+    ];
+    items.extend((0..PODS).map(|i| {
+        pod(
+            &format!("web-5f6d7c8b9-{i:03}"),
+            ("ReplicaSet", "web-5f6d7c8b9"),
+            labels.clone(),
+        )
+    }));
+    serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "List", "items": items})).unwrap()
+}
+
+fn on_node(fake: &FakeKube, node: &str) -> Vec<String> {
+    fake.objects("Pod", Some("load"))
+        .into_iter()
+        .filter(|p| p["spec"]["nodeName"] == node)
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_a_node_with_100_pods_evicts_them_in_parallel() {
+    let fake = FakeKube::start(&cluster_with_a_busy_node()).await.unwrap();
+    // Default timings (16 evictions in flight), but a short poll so the wait ends promptly.
+    let kube = cluster_with(
+        &fake,
+        Settings {
+            poll_interval: Duration::from_millis(25),
+            ..Settings::default()
+        },
+    );
+    let fleet = RecordingFleet::default();
+    let alert = String::from_utf8(event("alertmanager/node-not-ready-sick-node.json"))
+        .unwrap()
+        .replace("ip-10-0-2-41.ec2.internal", BUSY);
+
+    let started = Instant::now();
+    let r = replay(
+        &kube,
+        &fleet,
+        &policy(30, 5),
+        Mode::Enforce,
+        alert.as_bytes(),
+    )
+    .await;
+    let took = started.elapsed();
+
+    assert_eq!(r.verdict, Verdict::Executed, "{}", r.reason);
+    let evict_steps = r.steps.iter().filter(|s| s.op == "evict").count();
+    assert_eq!(evict_steps, PODS);
+    assert!(r.steps.iter().all(|s| s.result == StepResult::Ok));
+    let evictions = writes(&fake)
+        .into_iter()
+        .filter(|w| w.path.ends_with("/eviction") && w.status == Some(201))
+        .count();
+    assert_eq!(evictions, PODS);
+    assert_eq!(
+        on_node(&fake, BUSY),
+        ["agent-x1"],
+        "only the DaemonSet pod stays"
+    );
+    // The fake's ReplicaSet replaces each evicted pod a moment after its eviction.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while on_node(&fake, SPARE).len() < PODS && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        on_node(&fake, SPARE).len(),
+        PODS,
+        "the ReplicaSet replaced them all"
+    );
+    assert_eq!(
+        fleet.calls(),
+        [("i-0aaaaaaaaaaaaaaa1".to_owned(), Submit::Apply)]
+    );
+    #[allow(clippy::print_stdout)] // The figure this test exists to measure.
+    {
+        println!(
+            "drain of {PODS} pods (plan reads, cordon, {PODS} evictions, wait until gone, terminate): {} ms",
+            took.as_millis()
+        );
+    }
+}

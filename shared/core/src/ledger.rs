@@ -5,8 +5,9 @@
 //! [`MemoryLedger`] here (a replay run), a JSON-lines audit log file (the CLI's
 //! `--audit-log`), DynamoDB and SNS (the Lambda functions). The one design choice to know:
 //! exactly-once is a *claim* made before anything is read or changed (a conditional write
-//! on the alert-instance key), and concurrency per target is a *lease* with an expiry, so
-//! a crashed invocation never blocks a target for longer than the lease.
+//! on the alert-instance key), and concurrency per target is a *lease* with an expiry that
+//! is held through the action and its cooldown (given back early only after a transient
+//! failure), so a crashed invocation never blocks a target for longer than that.
 
 use std::future::{Future, ready};
 use std::sync::Mutex;

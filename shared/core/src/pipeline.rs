@@ -318,8 +318,12 @@ impl Pipeline<'_> {
         });
         record.notes = plan.notes;
 
-        // One invocation at a time per target: a lease that outlives the slowest action.
-        let until = now + (g.timeouts.drain.to_chrono() + g.timeouts.verify.to_chrono()) * 2;
+        // One action per target at a time, and per cooldown: the lease is held through the
+        // action and the cooldown that follows it. It is a conditional write on the target's
+        // own key, so it stays exact where reading recent history (an eventually consistent
+        // index) could miss an action taken a moment ago.
+        let action_time = g.timeouts.drain.to_chrono() * 2 + g.timeouts.verify.to_chrono();
+        let until = now + action_time.max(g.cooldown.to_chrono());
         match adapters
             .ledger
             .lease(&plan.target, &record.id, now, until)
@@ -328,7 +332,7 @@ impl Pipeline<'_> {
             Ok(true) => {}
             Ok(false) => {
                 let reason = format!(
-                    "another invocation is acting on {} right now (lease held)",
+                    "another invocation is acting, or just acted, on {} (its lease is held)",
                     plan.target
                 );
                 return done(record, Verdict::Suppressed, reason, None);
@@ -356,12 +360,6 @@ impl Pipeline<'_> {
                 )),
             },
         };
-        if let Err(e) = adapters.ledger.release(&plan.target, &record.id).await {
-            record.notes.push(format!(
-                "lease on {} not released (it expires by itself): {e}",
-                plan.target
-            ));
-        }
         record.steps = outcome.steps;
         let reason = match &outcome.error {
             Some(e) => format!("{}; failed: {e}", plan.reason),
@@ -372,7 +370,14 @@ impl Pipeline<'_> {
             .filter(ClusterError::is_transient)
             .map(Transient::from);
         if transient.is_some() {
+            // Nothing was done that a retry should wait a cooldown for.
             self.unclaim(adapters, &instance, &record.id).await;
+            if let Err(e) = adapters.ledger.release(&plan.target, &record.id).await {
+                record.notes.push(format!(
+                    "lease on {} not released (it expires by itself): {e}",
+                    plan.target
+                ));
+            }
         }
         done(record, outcome.verdict, reason, transient)
     }

@@ -1,0 +1,35 @@
+//! reflex-aws: the AWS side of reflex, behind the core's traits.
+//!
+//! | file | job | core trait |
+//! |---|---|---|
+//! | [`config`] | environment, SDK loading with a bounded retry budget, credential check | |
+//! | [`eks`] | DescribeCluster + presigned STS token → a cached kube client | |
+//! | [`fleet`] | terminate a node's instance in its cluster-owned Auto Scaling group | `Fleet` |
+//! | [`alarms`] | is the CloudWatch alarm still in ALARM? | `AlarmCheck` |
+//! | [`metrics`] | reflex's own metrics as Embedded Metric Format log lines | |
+//! | [`notify`] | on-call notifications on an SNS topic | `Notifier` |
+//! | [`store`] | audit records, exactly-once claims and per-target leases in DynamoDB | `Ledger` |
+//!
+//! Start with [`Aws::connect`] (one per process, at cold start), then build each adapter
+//! from it. The one design choice to know: every AWS call goes through the SDK's standard
+//! retry mode with a small, bounded budget ([`config::Retries`]), and its failure is then
+//! classified once ([`error`]) into "retry the event later" (`Unavailable`: throttled,
+//! unreachable, timed out, 5xx) or "do not" (`Refused`), which the pipeline turns into a
+//! `failed` record and the Lambda boundary into a retry or a dead letter.
+
+pub mod alarms;
+pub mod config;
+pub mod eks;
+pub mod error;
+pub mod fleet;
+pub mod metrics;
+pub mod notify;
+pub mod store;
+
+pub use alarms::CloudWatchAlarms;
+pub use config::{Aws, AwsConfig, Retries};
+pub use eks::EksAuth;
+pub use error::AwsError;
+pub use fleet::AsgFleet;
+pub use notify::SnsNotifier;
+pub use store::DynamoLedger;

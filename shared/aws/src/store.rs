@@ -1,0 +1,421 @@
+//! The durable ledger: audit records, exactly-once claims and per-target leases in one
+//! DynamoDB table (`pk`/`sk`, index `by_time` on `gsi1pk`/`gsi1sk`, TTL on `expires_at`).
+//!
+//! | item | `pk` | `sk` | `gsi1pk` / `gsi1sk` | written with |
+//! |---|---|---|---|---|
+//! | audit record with an action | `target#<Kind>/<namespace or ->/<name>` | `<time>#<id>` | `records#<yyyy-mm-dd>` / `<time>#<id>` | PutItem, `attribute_not_exists(pk)` |
+//! | audit record without action | `alert#<source>/<alert name>` | `<time>#<id>` | same | same |
+//! | claim of an alert instance | `instance#<source:fingerprint:start>` | `claim` | none | PutItem, `attribute_not_exists(holder)` |
+//! | lease on a target | `lease#<Kind>/<namespace or ->/<name>` | `lease` | none | UpdateItem, `attribute_not_exists(holder) OR expires_at <= :now OR holder = :me` |
+//!
+//! See `shared/aws/README.md` for the reasoning. The decision to know: the function role may
+//! not delete items (the table is an audit trail), so giving a claim or a lease back
+//! removes its `holder` attribute with a conditional update instead of deleting the item;
+//! an item without a holder is free, and TTL removes it later. History (cooldown, budget,
+//! nodes in flight) is read from the `by_time` index, one query per UTC day in the window.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, NaiveDate, Utc};
+use reflex_core::AuditRecord;
+use reflex_core::audit::rfc3339;
+use reflex_core::cluster::TargetRef;
+use reflex_core::history::History;
+use reflex_core::ledger::{Claim, Ledger, LedgerError};
+
+use crate::config::Aws;
+use crate::error::classify;
+
+/// The index that orders records by time.
+pub const BY_TIME_INDEX: &str = "by_time";
+/// How long records and claims are kept (TTL) by default.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The most days one history read spans (one query each).
+const MAX_DAYS: i64 = 400;
+const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+
+/// [`Ledger`] on a DynamoDB table shaped like the template's `AuditTable`.
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+    retention: Duration,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// `<Kind>/<namespace or ->/<name>`: Kubernetes names never contain `/`, and `-` is not a
+/// valid namespace, so the key cannot be ambiguous.
+pub fn target_key(target: &TargetRef) -> String {
+    format!(
+        "{}/{}/{}",
+        target.kind,
+        target.namespace.as_deref().unwrap_or("-"),
+        target.name
+    )
+}
+
+/// The partition a record is stored under (`pk`).
+pub fn record_pk(record: &AuditRecord) -> String {
+    match &record.action {
+        Some(action) => format!("target#{}", target_key(&action.target)),
+        None => format!(
+            "alert#{}/{}",
+            record.source,
+            record.alert.name.as_deref().unwrap_or("-")
+        ),
+    }
+}
+
+/// The day partition of the time index for an instant.
+pub fn day_pk(day: NaiveDate) -> String {
+    format!("records#{}", day.format("%Y-%m-%d"))
+}
+
+fn parse_time(time: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(time)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl DynamoLedger {
+    /// The configured audit table.
+    pub fn new(aws: &Aws) -> Self {
+        DynamoLedger::with_client(
+            Client::new(aws.sdk_config()),
+            aws.config().audit_table.clone(),
+        )
+    }
+
+    /// Table `table` through `client`.
+    pub fn with_client(client: Client, table: impl Into<String>) -> Self {
+        DynamoLedger {
+            client,
+            table: table.into(),
+            retention: DEFAULT_RETENTION,
+        }
+    }
+
+    /// Keeps records and claims for `retention` (TTL) instead of 90 days.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    fn expiry(&self, from: DateTime<Utc>) -> i64 {
+        let secs = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2);
+        from.timestamp().saturating_add(secs)
+    }
+
+    /// Every record at or after `since`, oldest first (eventually consistent: the index).
+    pub async fn records_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<AuditRecord>, LedgerError> {
+        let end = Utc::now().max(since);
+        let first = since
+            .date_naive()
+            .max((end - chrono::Duration::days(MAX_DAYS)).date_naive());
+        let from = format!("{}#", rfc3339(since));
+        let mut records = Vec::new();
+        for day in first.iter_days().take_while(|d| *d <= end.date_naive()) {
+            let key = [
+                (":p".to_owned(), s(day_pk(day))),
+                (":s".to_owned(), s(from.clone())),
+            ];
+            records.extend(
+                self.query(
+                    Some(BY_TIME_INDEX),
+                    "gsi1pk = :p AND gsi1sk >= :s",
+                    HashMap::from(key),
+                )
+                .await?,
+            );
+        }
+        Ok(records)
+    }
+
+    /// Every record about `target` at or after `since`, oldest first (consistent read).
+    pub async fn records_for(
+        &self,
+        target: &TargetRef,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<AuditRecord>, LedgerError> {
+        let key = [
+            (":p".to_owned(), s(format!("target#{}", target_key(target)))),
+            (":s".to_owned(), s(format!("{}#", rfc3339(since)))),
+        ];
+        self.query(None, "pk = :p AND sk >= :s", HashMap::from(key))
+            .await
+    }
+
+    async fn query(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<Vec<AuditRecord>, LedgerError> {
+        let mut records = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .consistent_read(index.is_none())
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .projection_expression("#r")
+                .expression_attribute_names("#r", "record")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| LedgerError::from(classify("dynamodb:Query", e)))?;
+            for item in out.items() {
+                match item.get("record").and_then(|v| v.as_s().ok()) {
+                    Some(json) => match serde_json::from_str::<AuditRecord>(json) {
+                        Ok(record) => records.push(record),
+                        Err(e) => tracing::warn!(error = %e, "skipping an unreadable audit item"),
+                    },
+                    None => tracing::warn!("skipping an audit item without a record"),
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(records),
+            }
+        }
+    }
+
+    /// Who holds the claim on `instance` now (after a lost race).
+    async fn claim_holder(&self, pk: &str) -> Result<Option<String>, LedgerError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s("claim"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| LedgerError::from(classify("dynamodb:GetItem", e)))?;
+        Ok(out
+            .item
+            .and_then(|i| i.get("holder").and_then(|h| h.as_s().ok()).cloned()))
+    }
+
+    /// A conditional update whose failed condition is an answer, not an error.
+    async fn update_if(
+        &self,
+        what: &str,
+        pk: String,
+        sk: &str,
+        update: &str,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<bool, LedgerError> {
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let fault = classify(what, e);
+                if fault.is(CONDITION_FAILED) {
+                    Ok(false)
+                } else {
+                    Err(fault.into())
+                }
+            }
+        }
+    }
+}
+
+impl Ledger for DynamoLedger {
+    async fn history(&self, since: DateTime<Utc>) -> Result<History, LedgerError> {
+        let records = self.records_since(since).await?;
+        Ok(History::from_records(&records))
+    }
+
+    async fn claim(
+        &self,
+        instance: &str,
+        record_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, LedgerError> {
+        let pk = format!("instance#{instance}");
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&pk))
+            .item("sk", s("claim"))
+            .item("holder", s(record_id))
+            .item("instance", s(instance))
+            .item("claimed_at", s(rfc3339(now)))
+            .item("expires_at", n(self.expiry(now)))
+            .condition_expression("attribute_not_exists(holder)")
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Claim::First),
+            Err(e) => {
+                let fault = classify("dynamodb:PutItem (claim)", e);
+                if !fault.is(CONDITION_FAILED) {
+                    return Err(fault.into());
+                }
+                let by = self
+                    .claim_holder(&pk)
+                    .await?
+                    .unwrap_or_else(|| "another invocation (claim since withdrawn)".to_owned());
+                Ok(Claim::Duplicate { by })
+            }
+        }
+    }
+
+    async fn unclaim(&self, instance: &str, record_id: &str) -> Result<(), LedgerError> {
+        let values = HashMap::from([
+            (":me".to_owned(), s(record_id)),
+            (":at".to_owned(), s(rfc3339(Utc::now()))),
+        ]);
+        self.update_if(
+            "dynamodb:UpdateItem (unclaim)",
+            format!("instance#{instance}"),
+            "claim",
+            "REMOVE holder SET withdrawn_by = :me, withdrawn_at = :at",
+            "holder = :me",
+            values,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn lease(
+        &self,
+        target: &TargetRef,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        let values = HashMap::from([
+            (":me".to_owned(), s(holder)),
+            (":now".to_owned(), n(now.timestamp())),
+            (":until".to_owned(), n(until.timestamp())),
+            (":at".to_owned(), s(rfc3339(now))),
+        ]);
+        self.update_if(
+            "dynamodb:UpdateItem (lease)",
+            format!("lease#{}", target_key(target)),
+            "lease",
+            "SET holder = :me, expires_at = :until, leased_at = :at",
+            "attribute_not_exists(holder) OR expires_at <= :now OR holder = :me",
+            values,
+        )
+        .await
+    }
+
+    async fn release(&self, target: &TargetRef, holder: &str) -> Result<(), LedgerError> {
+        let values = HashMap::from([(":me".to_owned(), s(holder))]);
+        self.update_if(
+            "dynamodb:UpdateItem (release)",
+            format!("lease#{}", target_key(target)),
+            "lease",
+            "REMOVE holder",
+            "holder = :me",
+            values,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn append(&self, record: &AuditRecord) -> Result<(), LedgerError> {
+        let time = parse_time(&record.time).unwrap_or_else(Utc::now);
+        let order = format!("{}#{}", record.time, record.id);
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(record_pk(record)))
+            .item("sk", s(&order))
+            .item("gsi1pk", s(day_pk(time.date_naive())))
+            .item("gsi1sk", s(&order))
+            .item("id", s(&record.id))
+            .item("time", s(&record.time))
+            .item("source", s(&record.source))
+            .item("verdict", s(record.verdict.as_str()))
+            .item("mode", s(record.mode.as_str()))
+            .item("record", s(record.to_json_line()))
+            .item("expires_at", n(self.expiry(time)))
+            // A retried put that already landed is not a second record.
+            .condition_expression("attribute_not_exists(pk)");
+        if let Some(name) = &record.alert.name {
+            put = put.item("alert_name", s(name));
+        }
+        if let Some(action) = &record.action {
+            put = put
+                .item("action_kind", s(action.kind.as_str()))
+                .item("target", s(target_key(&action.target)));
+        }
+        if let Some(instance) = &record.instance {
+            put = put.item("instance", s(instance));
+        }
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let fault = classify("dynamodb:PutItem (record)", e);
+                if fault.is(CONDITION_FAILED) {
+                    Ok(())
+                } else {
+                    Err(fault.into())
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reflex_core::cluster::TargetKind;
+
+    use super::*;
+
+    #[test]
+    fn target_keys_are_unambiguous() {
+        assert_eq!(
+            target_key(&TargetRef::namespaced(
+                TargetKind::Deployment,
+                "production",
+                "vote"
+            )),
+            "Deployment/production/vote"
+        );
+        assert_eq!(
+            target_key(&TargetRef::node("ip-10-0-1-5")),
+            "Node/-/ip-10-0-1-5"
+        );
+    }
+
+    #[test]
+    fn day_partition_is_the_utc_date() {
+        let t = parse_time("2026-03-01T23:59:59.999Z").expect("time");
+        assert_eq!(day_pk(t.date_naive()), "records#2026-03-01");
+    }
+}

@@ -1,0 +1,224 @@
+//! Exactly once and one action per target, with the pipeline on the DynamoDB ledger and the
+//! voting-app snapshot as the cluster (its in-memory simulation performs the actions).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline};
+use reflex_core::policy::Policy;
+use reflex_core::{Mode, Verdict};
+use reflex_snapshot::Snapshot;
+
+use crate::moto::repo;
+
+fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn snapshot() -> Snapshot {
+    Snapshot::from_json(&read("events/cluster/voting-app.json")).expect("snapshot")
+}
+
+/// One invocation: its own view of the cluster (as a separate Lambda would have), the
+/// shared table.
+async fn invoke(
+    policy: &Policy,
+    ledger: &reflex_aws::DynamoLedger,
+    cluster: &Snapshot,
+    event: &[u8],
+    run: &str,
+    now: chrono::DateTime<Utc>,
+) -> Handled {
+    let pipeline = Pipeline {
+        policy,
+        mode: Mode::Enforce,
+    };
+    let adapters = Adapters {
+        cluster: Some(cluster),
+        live: Some((cluster, cluster)),
+        ledger,
+        notifier: &(),
+        alarms: &(),
+    };
+    let mut handled = pipeline
+        .process(event, &adapters, Clock::Fixed(now), &mut Ids::new(run))
+        .await;
+    assert_eq!(handled.len(), 1);
+    handled.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_deliveries_of_one_alert_act_once() {
+    let aws = crate::moto_aws().await;
+    let ledger = Arc::new(crate::store::create_table(&aws).await);
+    let policy = Arc::new(Policy::default_policy());
+    let cluster = Arc::new(snapshot());
+    let event = Arc::new(read("events/alertmanager/pod-crashloop-worker.json"));
+    let now = Utc::now();
+
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (ledger, policy, cluster, event) = (
+                ledger.clone(),
+                policy.clone(),
+                cluster.clone(),
+                event.clone(),
+            );
+            tokio::spawn(async move {
+                invoke(
+                    &policy,
+                    &ledger,
+                    &cluster,
+                    &event,
+                    &format!("delivery-{i:02}"),
+                    now,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut handled = Vec::new();
+    for task in tasks {
+        handled.push(task.await.expect("task"));
+    }
+
+    let executed: Vec<_> = handled
+        .iter()
+        .filter(|h| h.record.verdict == Verdict::Executed)
+        .collect();
+    assert_eq!(
+        executed.len(),
+        1,
+        "{:#?}",
+        handled
+            .iter()
+            .map(|h| (&h.record.verdict, &h.record.reason))
+            .collect::<Vec<_>>()
+    );
+    for h in &handled {
+        assert!(h.transient.is_none(), "{:?}", h.transient);
+        if h.record.verdict != Verdict::Executed {
+            assert_eq!(h.record.verdict, Verdict::Suppressed, "{}", h.record.reason);
+            assert!(
+                h.record.reason.contains("duplicate delivery")
+                    || h.record.reason.contains("lease is held"),
+                "{}",
+                h.record.reason
+            );
+        }
+    }
+    assert_eq!(
+        cluster.pod_now("production", "worker-69d4c8b7f-h7s2d"),
+        None,
+        "the pod was restarted"
+    );
+    let stored = ledger
+        .records_since(now - chrono::Duration::minutes(1))
+        .await
+        .expect("records");
+    assert_eq!(stored.len(), 20, "every delivery left its record");
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|r| r.verdict == Verdict::Executed)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_different_alerts_for_one_target_act_once() {
+    let aws = crate::moto_aws().await;
+    let ledger = Arc::new(crate::store::create_table(&aws).await);
+    let policy = Arc::new(Policy::default_policy());
+    let cluster = Arc::new(snapshot());
+    let crash =
+        String::from_utf8(read("events/alertmanager/pod-crashloop-worker.json")).expect("utf-8");
+    let now = Utc::now();
+
+    // Twenty alert instances (distinct fingerprints) about the same pod, all at once: the
+    // claims all succeed, so only the per-target lease stands between them and the pod.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let event = crash
+                .replace("07405cceddc05c9e", &format!("{i:016x}"))
+                .into_bytes();
+            let (ledger, policy, cluster) = (ledger.clone(), policy.clone(), cluster.clone());
+            tokio::spawn(async move {
+                invoke(
+                    &policy,
+                    &ledger,
+                    &cluster,
+                    &event,
+                    &format!("alert-{i:02}"),
+                    now,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut verdicts = Vec::new();
+    for task in tasks {
+        let h = task.await.expect("task");
+        assert!(h.transient.is_none(), "{:?}", h.transient);
+        verdicts.push((h.record.verdict, h.record.reason));
+    }
+    let executed = verdicts
+        .iter()
+        .filter(|(v, _)| *v == Verdict::Executed)
+        .count();
+    assert_eq!(executed, 1, "{verdicts:#?}");
+    // The others were refused by the lease or the cooldown, or (those that read the cluster
+    // after the restart) found the crash-looping pod already gone.
+    for (verdict, reason) in verdicts.iter().filter(|(v, _)| *v != Verdict::Executed) {
+        let refused = *verdict == Verdict::Suppressed
+            && (reason.contains("lease is held") || reason.starts_with("cooldown"));
+        let gone = *verdict == Verdict::Ignored && reason.starts_with("target gone");
+        assert!(refused || gone, "{verdict:?}: {reason}");
+    }
+}
+
+#[tokio::test]
+async fn two_different_alerts_for_one_target_within_the_cooldown_act_once() {
+    let aws = crate::moto_aws().await;
+    let ledger = crate::store::create_table(&aws).await;
+    let policy = Policy::default_policy();
+    let crash = read("events/alertmanager/pod-crashloop-worker.json");
+    // Another alert about the same pod: a different rule, a different alert instance.
+    let not_ready = String::from_utf8(crash.clone())
+        .expect("utf-8")
+        .replace("KubePodCrashLooping", "KubePodNotReady")
+        .replace("07405cceddc05c9e", "5be1c0ffee5be1c0");
+    let now = Utc::now();
+
+    let first = invoke(&policy, &ledger, &snapshot(), &crash, "first", now).await;
+    let second = invoke(
+        &policy,
+        &ledger,
+        &snapshot(),
+        not_ready.as_bytes(),
+        "second",
+        now + chrono::Duration::minutes(2),
+    )
+    .await;
+
+    assert_eq!(
+        first.record.verdict,
+        Verdict::Executed,
+        "{}",
+        first.record.reason
+    );
+    assert_eq!(second.record.alert.name.as_deref(), Some("KubePodNotReady"));
+    assert_eq!(second.record.action, first.record.action, "same target");
+    assert_eq!(
+        second.record.verdict,
+        Verdict::Suppressed,
+        "{}",
+        second.record.reason
+    );
+    assert!(
+        second.record.reason.contains("cooldown"),
+        "{}",
+        second.record.reason
+    );
+}

@@ -1,0 +1,137 @@
+//! moto's server for the tests: one per test binary, started on first use, on a free
+//! loopback port, stopped when the test process exits.
+//!
+//! moto comes from a project-local venv at `<repo>/.venv` (the infrastructure checks use the
+//! same one): when `.venv/bin/moto_server` is missing the first test creates the venv and
+//! pip-installs the pinned `moto[server]`, so `cargo test` alone is enough on a fresh
+//! checkout with python3 and network access. The server runs under a small shell guard that
+//! waits on a pipe held by this process and kills moto when the pipe closes, which happens
+//! however the test process ends (a `static` is never dropped).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test helper is a failed test
+
+use std::io::Read as _;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The moto release the tests are written against.
+pub const MOTO_SPEC: &str = "moto[server]==5.2.5";
+/// How long moto may take to accept connections after it is started.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    _guard: Mutex<(Child, ChildStdin)>,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The shared server, started on first use.
+pub fn moto() -> &'static Moto {
+    MOTO.get_or_init(start)
+}
+
+/// A name unique within this test run (moto's state is shared by every test).
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn ensure_moto_installed() -> PathBuf {
+    let venv = repo().join(".venv");
+    let server = venv.join("bin/moto_server");
+    if server.exists() {
+        return server;
+    }
+    let run = |cmd: &mut Command, what: &str| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            out.status.success(),
+            "{what} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    if !venv.join("bin/python").exists() {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv .venv",
+        );
+    }
+    run(
+        Command::new(venv.join("bin/pip")).args(["install", "--quiet", MOTO_SPEC]),
+        "pip install moto[server]",
+    );
+    assert!(server.exists(), "pip installed moto but no moto_server");
+    server
+}
+
+fn start() -> Moto {
+    let server = ensure_moto_installed();
+    let port = free_port();
+    // `cat` returns when our end of the pipe closes (this process exited), then moto is
+    // stopped; moto's own output goes nowhere.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null"#)
+        .arg(&server)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let stdin = child.stdin.take().expect("guard pipe");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    loop {
+        if let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            // An HTTP answer means moto has finished importing and serves requests.
+            use std::io::Write as _;
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = stream.write_all(
+                b"GET /moto-api/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            );
+            let mut buf = [0u8; 12];
+            if stream.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
+                break;
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("moto_server exited before it was ready: {status}");
+        }
+        assert!(
+            started.elapsed() < READY_TIMEOUT,
+            "moto_server did not answer on port {port} within {READY_TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _guard: Mutex::new((child, stdin)),
+    }
+}

@@ -1,0 +1,232 @@
+//! The DynamoDB ledger against moto, on a table created like the template's `AuditTable`.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use chrono::{Duration, Utc};
+use reflex_aws::{Aws, DynamoLedger};
+use reflex_core::audit::ActionSummary;
+use reflex_core::cluster::{TargetKind, TargetRef};
+use reflex_core::ledger::{Claim, Ledger};
+use reflex_core::policy::ActionKind;
+use reflex_core::{AuditRecord, Mode, Verdict};
+
+use crate::moto::unique;
+
+/// Creates the configured audit table the way `infra/template.yaml` declares it.
+pub async fn create_table(aws: &Aws) -> DynamoLedger {
+    let client = Client::new(aws.sdk_config());
+    let table = &aws.config().audit_table;
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("gsi1pk"))
+        .attribute_definitions(attr("gsi1sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_time")
+                .key_schema(key("gsi1pk", KeyType::Hash))
+                .key_schema(key("gsi1sk", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index"),
+        )
+        .send()
+        .await
+        .expect("create table");
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .expect("ttl"),
+        )
+        .send()
+        .await
+        .expect("ttl");
+    DynamoLedger::new(aws)
+}
+
+fn record(
+    id: &str,
+    at: chrono::DateTime<Utc>,
+    action: Option<(ActionKind, TargetRef)>,
+) -> AuditRecord {
+    let mut r = AuditRecord::rejected(
+        id.into(),
+        at,
+        Mode::Enforce,
+        None,
+        "fp".into(),
+        "test".into(),
+        Default::default(),
+    );
+    r.alert.name = Some("KubePodCrashLooping".into());
+    if let Some((kind, target)) = action {
+        r.verdict = Verdict::Executed;
+        r.action = Some(ActionSummary { kind, target });
+    } else {
+        r.verdict = Verdict::NoMatch;
+    }
+    r
+}
+
+fn vote() -> TargetRef {
+    TargetRef::namespaced(TargetKind::Deployment, "production", "vote")
+}
+
+#[tokio::test]
+async fn records_are_read_back_by_time_and_by_target() {
+    let aws = crate::moto_aws().await;
+    let ledger = create_table(&aws).await;
+    let now = Utc::now();
+    let node = TargetRef::node("ip-10-0-1-5.ec2.internal");
+    let yesterday = record(
+        "r-1",
+        now - Duration::hours(25),
+        Some((ActionKind::Rollback, vote())),
+    );
+    let recent = record(
+        "r-2",
+        now - Duration::minutes(5),
+        Some((ActionKind::RolloutRestart, vote())),
+    );
+    let other = record(
+        "r-3",
+        now - Duration::minutes(4),
+        Some((ActionKind::ReplaceNode, node.clone())),
+    );
+    let no_action = record("r-4", now - Duration::minutes(3), None);
+    for r in [&yesterday, &recent, &other, &no_action] {
+        ledger.append(r).await.expect("append");
+    }
+    // A retried append of a stored record is not a second record.
+    ledger.append(&recent).await.expect("append again");
+
+    let ids = |rs: Vec<AuditRecord>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let all = ids(ledger
+        .records_since(now - Duration::hours(26))
+        .await
+        .expect("by time"));
+    assert_eq!(all, ["r-1", "r-2", "r-3", "r-4"]);
+    let last_hour = ids(ledger
+        .records_since(now - Duration::hours(1))
+        .await
+        .expect("by time"));
+    assert_eq!(last_hour, ["r-2", "r-3", "r-4"]);
+    let on_vote = ids(ledger
+        .records_for(&vote(), now - Duration::days(2))
+        .await
+        .expect("by target"));
+    assert_eq!(on_vote, ["r-1", "r-2"]);
+    let stored = ledger
+        .records_for(&node, now - Duration::days(2))
+        .await
+        .expect("by target");
+    assert_eq!(stored, [other], "the record comes back unchanged");
+
+    let history = ledger
+        .history(now - Duration::hours(1))
+        .await
+        .expect("history");
+    let last = history
+        .last_action_on(&vote(), now - Duration::hours(1))
+        .expect("recent action on vote");
+    assert_eq!(last.record_id, "r-2");
+    assert_eq!(history.budgeted_since(now - Duration::hours(1)), 2);
+    assert_eq!(
+        history.replacements_since(now - Duration::hours(1)).len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn second_claim_of_an_instance_is_a_duplicate_until_withdrawn() {
+    let aws = crate::moto_aws().await;
+    let ledger = create_table(&aws).await;
+    let instance = unique("alertmanager:07405cceddc05c9e:2026-11-20T09:30:00.117Z");
+    let now = Utc::now();
+
+    assert_eq!(ledger.claim(&instance, "a", now).await, Ok(Claim::First));
+    assert_eq!(
+        ledger.claim(&instance, "b", now).await,
+        Ok(Claim::Duplicate { by: "a".into() })
+    );
+    // Only the holder can withdraw it.
+    ledger.unclaim(&instance, "b").await.expect("unclaim");
+    assert_eq!(
+        ledger.claim(&instance, "c", now).await,
+        Ok(Claim::Duplicate { by: "a".into() })
+    );
+    ledger.unclaim(&instance, "a").await.expect("unclaim");
+    assert_eq!(ledger.claim(&instance, "d", now).await, Ok(Claim::First));
+}
+
+#[tokio::test]
+async fn lease_is_exclusive_until_released_or_expired() {
+    let aws = crate::moto_aws().await;
+    let ledger = create_table(&aws).await;
+    let target = vote();
+    let now = Utc::now();
+    let until = now + Duration::seconds(60);
+
+    assert_eq!(ledger.lease(&target, "a", now, until).await, Ok(true));
+    assert_eq!(ledger.lease(&target, "b", now, until).await, Ok(false));
+    assert_eq!(
+        ledger.lease(&target, "a", now, until).await,
+        Ok(true),
+        "holder renews"
+    );
+    ledger
+        .release(&target, "b")
+        .await
+        .expect("release by non-holder");
+    assert_eq!(ledger.lease(&target, "b", now, until).await, Ok(false));
+    // Other targets are independent.
+    let worker = TargetRef::namespaced(TargetKind::Deployment, "production", "worker");
+    assert_eq!(ledger.lease(&worker, "b", now, until).await, Ok(true));
+
+    // Expired: a crashed holder blocks the target no longer than its lease.
+    let later = until + Duration::seconds(1);
+    assert_eq!(
+        ledger
+            .lease(&target, "c", later, later + Duration::seconds(60))
+            .await,
+        Ok(true)
+    );
+    ledger.release(&target, "c").await.expect("release");
+    assert_eq!(
+        ledger
+            .lease(&target, "d", later, later + Duration::seconds(60))
+            .await,
+        Ok(true)
+    );
+}

@@ -103,10 +103,7 @@ fn check(bytes: &[u8], execute: bool) {
         notifier: &(),
         alarms: &(),
     };
-    let pipeline = Pipeline {
-        policy,
-        mode,
-    };
+    let pipeline = Pipeline { policy, mode };
     let handled = now_or_never(pipeline.process(
         bytes,
         &adapters,

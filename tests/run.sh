@@ -24,3 +24,6 @@ cargo test --workspace --locked
 
 step "infrastructure checks"
 bash infra/check.sh
+
+step "end to end: Alertmanager → intake → SNS → remediate → cluster, DynamoDB, SNS (tests/e2e)"
+bash tests/e2e/alertmanager-to-pod.sh

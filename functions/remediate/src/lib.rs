@@ -1,0 +1,222 @@
+//! remediate: the Lambda function that runs every alert event through reflex's pipeline.
+//!
+//! Start at [`handle`]: the event's bytes go to [`Pipeline::process`] unchanged (the
+//! decoder tells an SNS event, a CloudWatch alarm action and an EventBridge alarm event
+//! apart by itself), each audit record is logged as one JSON line, and the records decide
+//! the invocation's result. `main.rs` only builds the adapters once and calls [`handle`].
+//!
+//! The one design choice to know is that result ([`HandlerError`]): every decoded alert that
+//! got a verdict, whatever the verdict, is a success, because its record is stored and
+//! on-call told; a *transient* failure (cluster or AWS API unreachable, record not stored)
+//! is an error so that Lambda retries the event, and the pipeline has already withdrawn the
+//! claim so the retry may act; a *rejected* input is an error after its record is stored, so
+//! that the event ends in the dead-letter queue where someone looks at it. Nothing is lost
+//! silently. Retries of a rejected event add no action (nothing decodable, nothing to do).
+
+pub mod config;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use reflex_core::audit::{AuditRecord, Verdict};
+use reflex_core::cluster::{Actuator, ClusterView, Fleet};
+use reflex_core::ledger::{AlarmCheck, Ledger, Notifier};
+use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+pub use config::{Config, ConfigError, PolicySource};
+
+/// What one invocation needs: the configured pipeline and the adapters it runs with.
+#[derive(Debug)]
+pub struct Deps<'a, C, A, F, L, N = (), R = ()> {
+    /// Policy and mode.
+    pub pipeline: Pipeline<'a>,
+    /// Cluster, fleet, ledger, notifier, alarm re-check.
+    pub adapters: Adapters<'a, C, A, F, L, N, R>,
+    /// The evaluation time; `None` is the wall clock at the start of the invocation.
+    pub now: Option<DateTime<Utc>>,
+    /// Also write each record's Embedded Metric Format line to stdout (CloudWatch metrics).
+    pub emf_metrics: bool,
+}
+
+/// A successful invocation: what happened to each alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// One entry per audit record, in payload order.
+    pub records: Vec<RecordSummary>,
+    /// How many records got each verdict.
+    pub verdicts: BTreeMap<&'static str, usize>,
+}
+
+/// One record, briefly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordSummary {
+    /// Record id.
+    pub id: String,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Alert name, when the input decoded.
+    pub alert: Option<String>,
+    /// `kind target`, when an action was decided.
+    pub action: Option<String>,
+}
+
+/// Why an invocation failed; [`HandlerError::retryable`] tells Lambda's two outcomes apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// Retrying the same event may succeed (an API was unreachable, a record not stored).
+    #[error("transient failure, the event will be retried: {}", .failures.join("; "))]
+    Transient {
+        /// `record id: what failed`, per affected record.
+        failures: Vec<String>,
+    },
+    /// The input (or part of it) could not be decoded; its records are stored, and the
+    /// event goes to the dead-letter queue.
+    #[error("input rejected, see the dead-letter queue: {}", .rejections.join("; "))]
+    Rejected {
+        /// `record id: reason`, per rejected item.
+        rejections: Vec<String>,
+    },
+    /// The cluster client could not be built (EKS or kubeconfig); nothing was processed.
+    #[error("cluster unavailable, the event will be retried: {0}")]
+    ClusterUnavailable(String),
+}
+
+impl HandlerError {
+    /// Whether a retry of the same event may succeed.
+    pub fn retryable(&self) -> bool {
+        !matches!(self, HandlerError::Rejected { .. })
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match e {
+            HandlerError::Transient { .. } => "Reflex.Transient",
+            HandlerError::Rejected { .. } => "Reflex.Rejected",
+            HandlerError::ClusterUnavailable(_) => "Reflex.ClusterUnavailable",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Makes ring the process's rustls crypto provider. The function links two (aws-lc-rs
+/// through the AWS SDK, ring through kube), and rustls then refuses to guess: building a
+/// kube client would panic. Call once before any client is built; later calls do nothing.
+pub fn install_crypto_provider() {
+    // Err only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Handles one Lambda event (the payload kept as the exact bytes that arrived).
+pub async fn handle<C, A, F, L, N, R>(
+    event: LambdaEvent<Box<RawValue>>,
+    deps: &Deps<'_, C, A, F, L, N, R>,
+) -> Result<Summary, HandlerError>
+where
+    C: ClusterView,
+    A: Actuator,
+    F: Fleet,
+    L: Ledger,
+    N: Notifier,
+    R: AlarmCheck,
+{
+    handle_bytes(
+        event.payload.get().as_bytes(),
+        &event.context.request_id,
+        deps,
+    )
+    .await
+}
+
+/// Handles one payload; record ids are `<request_id>-<start ms>-0001`, ...: Lambda retries
+/// an event under the same request id, and each attempt's records must stay distinct.
+pub async fn handle_bytes<C, A, F, L, N, R>(
+    payload: &[u8],
+    request_id: &str,
+    deps: &Deps<'_, C, A, F, L, N, R>,
+) -> Result<Summary, HandlerError>
+where
+    C: ClusterView,
+    A: Actuator,
+    F: Fleet,
+    L: Ledger,
+    N: Notifier,
+    R: AlarmCheck,
+{
+    let started = Instant::now();
+    let now = deps.now.unwrap_or_else(Utc::now);
+    let mut ids = Ids::new(format!("{request_id}-{}", now.timestamp_millis()));
+    let handled = deps
+        .pipeline
+        .process(payload, &deps.adapters, Clock::Fixed(now), &mut ids)
+        .await;
+
+    let mut failures = Vec::new();
+    let mut rejections = Vec::new();
+    let mut summary = Summary {
+        records: Vec::with_capacity(handled.len()),
+        verdicts: BTreeMap::new(),
+    };
+    for Handled { record, transient } in &handled {
+        log_record(record, transient.as_ref());
+        if deps.emf_metrics {
+            reflex_aws::metrics::emit(record, Some(started.elapsed()));
+        }
+        if let Some(e) = transient {
+            failures.push(format!("{}: {e}", record.id));
+        }
+        if record.verdict == Verdict::Rejected {
+            rejections.push(format!("{}: {}", record.id, record.reason));
+        }
+        *summary.verdicts.entry(record.verdict.as_str()).or_default() += 1;
+        summary.records.push(RecordSummary {
+            id: record.id.clone(),
+            verdict: record.verdict,
+            alert: record.alert.name.clone(),
+            action: record
+                .action
+                .as_ref()
+                .map(|a| format!("{} {}", a.kind.as_str(), a.target)),
+        });
+    }
+    // A retry helps a transient failure; it cannot help a rejection, which waits in the
+    // dead-letter queue once the retries are spent.
+    if !failures.is_empty() {
+        return Err(HandlerError::Transient { failures });
+    }
+    if !rejections.is_empty() {
+        return Err(HandlerError::Rejected { rejections });
+    }
+    Ok(summary)
+}
+
+/// One JSON log line per audit record: the fields people filter on, and the whole record.
+/// Records carry alert labels and API calls, never credentials.
+fn log_record(record: &AuditRecord, transient: Option<&reflex_core::pipeline::Transient>) {
+    let action = record.action.as_ref();
+    let transient = transient.map(ToString::to_string);
+    tracing::info!(
+        target: "reflex::audit",
+        id = %record.id,
+        verdict = record.verdict.as_str(),
+        mode = record.mode.as_str(),
+        source = %record.source,
+        alert = record.alert.name.as_deref(),
+        fingerprint = record.alert.fingerprint.as_deref(),
+        class = record.class.map(|c| c.as_str()),
+        rule = record.rule.as_deref(),
+        action = action.map(|a| a.kind.as_str()),
+        target = action.map(|a| a.target.to_string()),
+        reason = %record.reason,
+        transient,
+        record = %record.to_json_line(),
+        "audit record"
+    );
+}

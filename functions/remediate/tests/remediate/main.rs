@@ -1,0 +1,66 @@
+//! The remediate handler with real reflex adapters: a cluster snapshot and an in-memory
+//! ledger (what `reflex replay` uses), and the live kube adapter pointed at a port nobody
+//! listens on for the transient case. Events come from the project's events/ catalog.
+//!
+//! - `outcomes`: handled → Ok (any verdict, every input shape); a duplicate delivery acts
+//!   once; rejected → Err after the record is stored; cluster unreachable → retryable Err
+//!   and the redelivery acts.
+//! - `lambda`: the payload reaches the pipeline byte for byte; error types Lambda records.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+
+mod lambda;
+mod outcomes;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use reflex_core::audit::Mode;
+use reflex_core::ledger::MemoryLedger;
+use reflex_core::pipeline::{Adapters, Pipeline};
+use reflex_core::policy::Policy;
+use reflex_remediate::Deps;
+use reflex_snapshot::Snapshot;
+
+/// The events/ catalog.
+pub fn events() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+/// An event file's bytes.
+pub fn event(name: &str) -> Vec<u8> {
+    std::fs::read(events().join(name)).unwrap()
+}
+
+/// The voting app's production cluster, as a snapshot.
+pub fn voting_app() -> Snapshot {
+    Snapshot::from_json(&event("cluster/voting-app.json")).unwrap()
+}
+
+/// A minute after the catalog's alerts start.
+pub fn now() -> DateTime<Utc> {
+    "2026-11-20T09:31:00Z".parse().unwrap()
+}
+
+/// Dry-run dependencies over `cluster` and `ledger`, planning only (no live actuator).
+pub fn dry_run<'a>(
+    policy: &'a Policy,
+    cluster: &'a Snapshot,
+    ledger: &'a MemoryLedger,
+) -> Deps<'a, Snapshot, Snapshot, Snapshot, MemoryLedger> {
+    Deps {
+        pipeline: Pipeline {
+            policy,
+            mode: Mode::DryRun,
+        },
+        adapters: Adapters {
+            cluster: Some(cluster),
+            live: None,
+            ledger,
+            notifier: &(),
+            alarms: &(),
+        },
+        now: Some(now()),
+        emf_metrics: false,
+    }
+}

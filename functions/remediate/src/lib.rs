@@ -106,14 +106,6 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// Makes ring the process's rustls crypto provider. The function links two (aws-lc-rs
-/// through the AWS SDK, ring through kube), and rustls then refuses to guess: building a
-/// kube client would panic. Call once before any client is built; later calls do nothing.
-pub fn install_crypto_provider() {
-    // Err only means a provider is already installed, which is what we want.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Handles one Lambda event (the payload kept as the exact bytes that arrived).
 pub async fn handle<C, A, F, L, N, R>(
     event: LambdaEvent<Box<RawValue>>,

@@ -44,7 +44,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .with_current_span(false)
         .init();
 
-    reflex_remediate::install_crypto_provider();
+    reflex_kube::install_crypto_provider();
     // Everything that can be wrong with the deployment fails here, before the first event.
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;

@@ -126,8 +126,19 @@ impl fmt::Debug for KubeCluster {
 
 /// Builds a client from `config` with kube's default retry layer off (see the crate docs).
 pub fn client_from_config(mut config: kube::Config) -> Result<kube::Client, KubeError> {
+    install_crypto_provider();
     config.default_retry = false;
     kube::Client::try_from(config).map_err(KubeError::Client)
+}
+
+/// Makes ring rustls's process-wide crypto provider, unless one is chosen already.
+///
+/// A binary that also links the AWS SDK carries rustls with two providers (aws-lc-rs and
+/// ring), and rustls then refuses to pick one: kube's TLS set-up would panic. Every client
+/// reflex builds goes through [`client_from_config`], which calls this first.
+pub fn install_crypto_provider() {
+    // Err only says a provider is installed already, which is all this wants.
+    let _already_chosen = rustls::crypto::ring::default_provider().install_default();
 }
 
 impl KubeCluster {

@@ -122,7 +122,7 @@ async fn a_payload_with_one_rejected_item_is_an_error_after_every_record_is_stor
 
 /// The live kube adapter aimed at a loopback port nobody listens on, with short timings.
 fn unreachable_cluster() -> KubeCluster {
-    reflex_remediate::install_crypto_provider();
+    reflex_kube::install_crypto_provider();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -35,6 +35,13 @@ pub fn client(fake: &FakeKube) -> Client {
 pub fn client_for(url: &str) -> Client {
     let mut config = Config::new(url.parse().unwrap());
     config.default_retry = false;
+    build(config)
+}
+
+/// `Client::try_from`, after choosing rustls's crypto provider: in a workspace build rustls
+/// links both aws-lc-rs (through the AWS SDK) and ring, and will not pick one by itself.
+pub fn build(config: Config) -> Client {
+    let _already_chosen = rustls::crypto::ring::default_provider().install_default();
     Client::try_from(config).unwrap()
 }
 

@@ -44,7 +44,7 @@ async fn kube_default_retry_rides_over_injected_503s() {
     let fake = start().await;
     fake.faults().fail_next(Route::any(), 2, 503);
     // kube's default client: its retry layer resends 429/503/504 answers.
-    let default_client = Client::try_from(Config::new(fake.url().parse().unwrap())).unwrap();
+    let default_client = crate::common::build(Config::new(fake.url().parse().unwrap()));
     let nodes: Api<Node> = Api::all(default_client);
     assert!(nodes.get(NODE_1).await.is_ok());
     assert_eq!(

@@ -100,7 +100,7 @@ async fn client_built_from_the_kubeconfig_reads_nodes_and_version() {
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .unwrap();
-    let client = Client::try_from(config).unwrap();
+    let client = crate::common::build(config);
     assert_eq!(client.apiserver_version().await.unwrap().minor, "34");
     let nodes: Api<Node> = Api::all(client);
     let listed = nodes.list(&ListParams::default()).await.unwrap();

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{ListParams, Patch, PatchParams};
-use kube::{Api, Client, Config};
+use kube::{Api, Config};
 use reflex_fake_kube::Route;
 use serde_json::json;
 

@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config, ResourceExt};
+use kube::{Api, Config, ResourceExt};
 
 use crate::common::{NODE_1, VOTE_POD_1, api_code, client, start};
 

@@ -161,7 +161,7 @@ impl Run<'_> {
                         &[],
                         reason,
                         Delivery::default(),
-                        clock_now(clock),
+                        clock.at(None),
                         &mut ids,
                     );
                     let mut handled = Handled {
@@ -213,11 +213,5 @@ impl Run<'_> {
             }
         })?;
         Ok(code)
-    }
-}
-
-fn clock_now(clock: Clock) -> chrono::DateTime<Utc> {
-    match clock {
-        Clock::Fixed(t) | Clock::AlertTime { fallback: t } => t,
     }
 }

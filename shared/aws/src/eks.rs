@@ -236,14 +236,11 @@ pub fn kube_config(access: &ClusterAccess, token: String) -> Result<kube::Config
     Ok(config)
 }
 
-/// A kube client from `config`.
-///
-/// The AWS SDK links rustls with aws-lc-rs and kube links it with ring, so rustls cannot
-/// choose a crypto provider by itself and kube's TLS set-up would panic; ring is installed
-/// as the process default first (a no-op when the binary already chose one).
+/// A kube client from `config`, built the one way reflex builds every client
+/// ([`reflex_kube::client_from_config`]: rustls's crypto provider settled, kube's default
+/// retry off).
 pub fn kube_client(config: kube::Config) -> Result<kube::Client, AwsError> {
-    let _already_chosen = rustls::crypto::ring::default_provider().install_default();
-    kube::Client::try_from(config).map_err(AwsError::Kube)
+    reflex_kube::client_from_config(config).map_err(AwsError::Kube)
 }
 
 /// DescribeCluster's `certificateAuthority.data` (base64 of a PEM bundle) as DER certificates.

@@ -56,7 +56,7 @@ pub enum AwsError {
     Token(String),
     /// EKS: kube-rs refused the configuration built from the cluster's endpoint and CA.
     #[error("could not build the Kubernetes client")]
-    Kube(#[source] kube::Error),
+    Kube(#[source] reflex_kube::KubeError),
 }
 
 impl AwsError {

@@ -47,40 +47,41 @@ async fn invoke(
     handled.remove(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_concurrent_deliveries_of_one_alert_act_once() {
-    let aws = crate::moto_aws().await;
-    let ledger = Arc::new(crate::store::create_table(&aws).await);
+/// Runs one invocation per `(run id, event)` at the same time, as concurrent Lambdas would,
+/// all on one table and one cluster, and returns what each handled.
+async fn invoke_concurrently(
+    ledger: &Arc<reflex_aws::DynamoLedger>,
+    cluster: &Arc<Snapshot>,
+    events: Vec<(String, Vec<u8>)>,
+    now: chrono::DateTime<Utc>,
+) -> Vec<Handled> {
     let policy = Arc::new(Policy::default_policy());
-    let cluster = Arc::new(snapshot());
-    let event = Arc::new(read("events/alertmanager/pod-crashloop-worker.json"));
-    let now = Utc::now();
-
-    let tasks: Vec<_> = (0..20)
-        .map(|i| {
-            let (ledger, policy, cluster, event) = (
-                ledger.clone(),
-                policy.clone(),
-                cluster.clone(),
-                event.clone(),
-            );
-            tokio::spawn(async move {
-                invoke(
-                    &policy,
-                    &ledger,
-                    &cluster,
-                    &event,
-                    &format!("delivery-{i:02}"),
-                    now,
-                )
-                .await
-            })
+    let tasks: Vec<_> = events
+        .into_iter()
+        .map(|(run, event)| {
+            let (ledger, policy, cluster) = (ledger.clone(), policy.clone(), cluster.clone());
+            tokio::spawn(async move { invoke(&policy, &ledger, &cluster, &event, &run, now).await })
         })
         .collect();
     let mut handled = Vec::new();
     for task in tasks {
         handled.push(task.await.expect("task"));
     }
+    handled
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_deliveries_of_one_alert_act_once() {
+    let aws = crate::moto_aws().await;
+    let ledger = Arc::new(crate::store::create_table(&aws).await);
+    let cluster = Arc::new(snapshot());
+    let event = read("events/alertmanager/pod-crashloop-worker.json");
+    let now = Utc::now();
+
+    let deliveries = (0..20)
+        .map(|i| (format!("delivery-{i:02}"), event.clone()))
+        .collect();
+    let handled = invoke_concurrently(&ledger, &cluster, deliveries, now).await;
 
     let executed: Vec<_> = handled
         .iter()
@@ -130,7 +131,6 @@ async fn twenty_concurrent_deliveries_of_one_alert_act_once() {
 async fn twenty_concurrent_different_alerts_for_one_target_act_once() {
     let aws = crate::moto_aws().await;
     let ledger = Arc::new(crate::store::create_table(&aws).await);
-    let policy = Arc::new(Policy::default_policy());
     let cluster = Arc::new(snapshot());
     let crash =
         String::from_utf8(read("events/alertmanager/pod-crashloop-worker.json")).expect("utf-8");
@@ -138,28 +138,18 @@ async fn twenty_concurrent_different_alerts_for_one_target_act_once() {
 
     // Twenty alert instances (distinct fingerprints) about the same pod, all at once: the
     // claims all succeed, so only the per-target lease stands between them and the pod.
-    let tasks: Vec<_> = (0..20)
+    let alerts = (0..20)
         .map(|i| {
-            let event = crash
-                .replace("07405cceddc05c9e", &format!("{i:016x}"))
-                .into_bytes();
-            let (ledger, policy, cluster) = (ledger.clone(), policy.clone(), cluster.clone());
-            tokio::spawn(async move {
-                invoke(
-                    &policy,
-                    &ledger,
-                    &cluster,
-                    &event,
-                    &format!("alert-{i:02}"),
-                    now,
-                )
-                .await
-            })
+            (
+                format!("alert-{i:02}"),
+                crash
+                    .replace("07405cceddc05c9e", &format!("{i:016x}"))
+                    .into_bytes(),
+            )
         })
         .collect();
     let mut verdicts = Vec::new();
-    for task in tasks {
-        let h = task.await.expect("task");
+    for h in invoke_concurrently(&ledger, &cluster, alerts, now).await {
         assert!(h.transient.is_none(), "{:?}", h.transient);
         verdicts.push((h.record.verdict, h.record.reason));
     }

@@ -17,7 +17,7 @@
 use std::future::Future;
 
 use reflex_core::cluster::{Actuator, ClusterError, Submit};
-use reflex_core::execute::Op;
+use reflex_core::vocab::op::Op;
 
 use crate::KubeCluster;
 

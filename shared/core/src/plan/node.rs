@@ -104,6 +104,7 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
         ops.push(Op::WaitPodsGone {
             pods: pods.clone(),
             timeout: drain,
+            terminating_grace: ctx.g().nodes.terminating_grace,
         });
     }
     ops.push(Op::TerminateInstance {

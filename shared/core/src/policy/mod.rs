@@ -92,6 +92,12 @@ pub struct NodeLimits {
     pub max_not_ready_percent: u32,
     /// A replacement recorded within this span counts as still in flight.
     pub in_flight_window: Span,
+    /// On a NotReady node, a pod whose deletion was requested longer ago than this counts as
+    /// gone: a dead kubelet never confirms it (kubectl's `--skip-wait-for-delete-timeout`).
+    pub terminating_grace: Span,
+    /// Whether a drain may evict pods that keep data on the node (`emptyDir` volumes, local
+    /// persistent volumes); when false such a node is not drained and the pods are named.
+    pub evict_local_data: bool,
 }
 
 impl Default for NodeLimits {
@@ -100,6 +106,8 @@ impl Default for NodeLimits {
             max_in_flight: 1,
             max_not_ready_percent: 20,
             in_flight_window: Span::from_mins(30),
+            terminating_grace: Span::from_mins(1),
+            evict_local_data: false,
         }
     }
 }

@@ -89,6 +89,8 @@ pub enum Op {
         pods: Vec<PodRef>,
         /// Give up after this long (the drain timeout).
         timeout: Span,
+        /// On a NotReady node, a pod terminating for longer than this counts as gone.
+        terminating_grace: Span,
     },
     /// Terminate the node's instance in its Auto Scaling group, keeping desired capacity.
     TerminateInstance {
@@ -202,9 +204,13 @@ impl Op {
                 "POST /api/v1/namespaces/{}/pods/{}/eviction",
                 pod.namespace, pod.name
             ),
-            Op::WaitPodsGone { pods, timeout } => {
+            Op::WaitPodsGone {
+                pods,
+                timeout,
+                terminating_grace,
+            } => {
                 format!(
-                    "GET each of {} evicted pods until 404 (timeout {timeout})",
+                    "GET each of {} evicted pods until 404 (timeout {timeout}; on a NotReady node a pod terminating for more than {terminating_grace} counts as gone)",
                     pods.len()
                 )
             }

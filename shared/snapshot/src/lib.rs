@@ -414,13 +414,20 @@ impl State {
     fn apply(&mut self, op: &Op, submit: Submit) -> Result<String, ClusterError> {
         let dry = submit == Submit::DryRun;
         match op {
-            Op::DeletePod { pod } => {
+            Op::DeletePod { pod, uid } => {
                 let k = key(&pod.namespace, &pod.name);
                 let current = self
                     .pods
                     .get(&k)
                     .cloned()
                     .ok_or_else(|| not_found(format!("pod {pod}")))?;
+                if let Some(planned) = uid
+                    && current.metadata.uid.as_ref() != Some(planned)
+                {
+                    return Err(ClusterError::Conflict(format!(
+                        "pod {pod} was recreated since the plan (planned uid {planned}): nothing deleted"
+                    )));
+                }
                 if dry {
                     return Ok("delete would be admitted".into());
                 }

@@ -66,7 +66,10 @@ pub(crate) fn plan(inputs: Inputs<'_>, named: &Named) -> Plan {
         (ActionKind::RestartPod, Named::Object(t)) => (
             t.clone(),
             vec![
-                Op::DeletePod { pod: pod_ref(t) },
+                Op::DeletePod {
+                    pod: pod_ref(t),
+                    uid: None,
+                },
                 Op::VerifyReplacement {
                     pod: pod_ref(t),
                     controller: "its controller".into(),

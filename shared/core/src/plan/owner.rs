@@ -63,25 +63,41 @@ pub(crate) async fn owner_of<C: ClusterView>(ctx: &Ctx<'_, C>, pod: &Pod) -> Ste
     })
 }
 
+/// The workload a rule's target stands for.
+pub(crate) struct Resolved {
+    /// The workload, as a target.
+    pub target: TargetRef,
+    /// Its object.
+    pub workload: Workload,
+    /// Every object on the way whose opt-out applies.
+    pub opt_outs: OptOuts,
+    /// When the rule named a pod of a Deployment: the ReplicaSet that pod belongs to.
+    pub pod_replica_set: Option<String>,
+}
+
 /// Finds the workload a rule names: directly, or through a pod's owner chain. A rollback
 /// accepts only a Deployment.
 pub(crate) async fn workload_for<C: ClusterView>(
     ctx: &Ctx<'_, C>,
     t: &TargetRef,
     kind: ActionKind,
-) -> Step<(TargetRef, Workload, OptOuts)> {
+) -> Step<Resolved> {
     let ns = t.namespace.as_deref().unwrap_or_default();
     let mut opt_outs = Vec::new();
+    let mut pod_replica_set = None;
     let (wt, workload) = if t.kind == TargetKind::Pod {
         let Some(pod) = ctx.cluster.pod(ns, &t.name).await? else {
             return Err(Refused::gone(kind, t));
         };
         opt_outs.push((format!("Pod {ns}/{}", t.name), pod.metadata.clone()));
         match owner_of(ctx, &pod).await? {
-            Owner::ReplicaSet(_, Some(d)) => (
-                TargetRef::namespaced(TargetKind::Deployment, ns, &d.metadata.name),
-                d,
-            ),
+            Owner::ReplicaSet(rs, Some(d)) => {
+                pod_replica_set = Some(rs.metadata.name);
+                (
+                    TargetRef::namespaced(TargetKind::Deployment, ns, &d.metadata.name),
+                    d,
+                )
+            }
             Owner::Workload(k, w) if kind != ActionKind::Rollback => {
                 (TargetRef::namespaced(k, ns, &w.metadata.name), w)
             }
@@ -101,5 +117,10 @@ pub(crate) async fn workload_for<C: ClusterView>(
     };
     opt_outs.push((wt.to_string(), workload.metadata.clone()));
     opt_outs.extend(ctx.namespace_meta(ns).await?);
-    Ok((wt, workload, opt_outs))
+    Ok(Resolved {
+        target: wt,
+        workload,
+        opt_outs,
+        pod_replica_set,
+    })
 }

@@ -1,11 +1,14 @@
 //! `restart_pod`: delete a pod so that its controller replaces it, then wait for a Ready
 //! replacement.
 //!
-//! Guardrails applied here: the pod must exist (`ignored` otherwise) and be controlled by a
+//! Guardrails applied here: the pod must exist and be the one that alerted, not a pod
+//! created under its name after the alert started (`ignored` otherwise); the delete is
+//! pinned to the uid read here. It must be controlled by a
 //! ReplicaSet, StatefulSet or DaemonSet (a bare pod would not come back, a Job's pod is not
 //! reflex's to restart: `suppressed`); the opt-out annotation on the pod, its controller
 //! chain and its Namespace.
 
+use crate::audit::rfc3339;
 use crate::cluster::ClusterView;
 use crate::guard;
 use crate::plan::context::{Ctx, Plan, Refused, Step, pod_ref};
@@ -24,6 +27,21 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, t: &TargetRef, why: W
     let Some(pod) = ctx.cluster.pod(ns, &t.name).await? else {
         return Err(Refused::gone(kind, t));
     };
+    let started = ctx.inputs.alert.starts_at;
+    if let Some(created) = pod.metadata.creation_timestamp
+        && created > started
+    {
+        // Same name, new pod (a StatefulSet's replacement): the one that alerted is gone.
+        return Err(Refused::new(
+            Verdict::Ignored,
+            format!(
+                "target gone: {t} was created at {}, after the alert started at {}, so it is a new pod, not the one that alerted",
+                rfc3339(created),
+                rfc3339(started)
+            ),
+        )
+        .with_action(kind, t));
+    }
     let owner = owner_of(ctx, &pod).await?;
     let mut opt_outs = vec![(format!("Pod {ns}/{}", t.name), pod.metadata.clone())];
     let controller = match &owner {
@@ -67,7 +85,10 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, t: &TargetRef, why: W
         action: kind,
         target: t.clone(),
         ops: vec![
-            Op::DeletePod { pod: pod_ref(t) },
+            Op::DeletePod {
+                pod: pod_ref(t),
+                uid: pod.metadata.uid.clone(),
+            },
             Op::VerifyReplacement {
                 pod: pod_ref(t),
                 controller,

@@ -1,12 +1,15 @@
 //! `rollback`: `kubectl rollout undo` of a Deployment to its previous revision, under the
 //! rule's recent-revision condition, with the rule's fallback when it may not roll back.
 //!
-//! Decides: whether the newest revision is recent enough to be the cause (created at most
-//! `recent_revision` before the alert) and an older revision exists; otherwise the fallback
+//! Decides: whether the newest revision is the likely cause (created at most
+//! `recent_revision` before the alert, not after it, and, when the alert names a pod, the
+//! revision that pod runs) and an older revision exists; otherwise the fallback
 //! (`restart_pod`, `rollout_restart` or `notify`) with the reason carried over. Guardrails
 //! applied here: the Deployment must exist and not be paused, must have an older revision
 //! and a resourceVersion to guard the patch with; the opt-out annotation on the pod, the
 //! Deployment and the Namespace.
+
+use chrono::TimeDelta;
 
 use crate::cluster::ClusterView;
 use crate::guard;
@@ -28,7 +31,7 @@ pub(crate) async fn plan_or_fallback<C: ClusterView>(
 ) -> Step<Plan> {
     let rule = ctx.inputs.rule;
     let kind = ActionKind::Rollback;
-    let (dt, deployment, opt_outs) = match workload_for(ctx, t, kind).await {
+    let resolved = match workload_for(ctx, t, kind).await {
         // A crash-looping pod outside any Deployment (a StatefulSet's) cannot be rolled
         // back, but the rule's fallback may still apply to it.
         Err(refused) if refused.verdict == Verdict::Suppressed && rule.fallback.is_some() => {
@@ -36,17 +39,44 @@ pub(crate) async fn plan_or_fallback<C: ClusterView>(
         }
         other => other?,
     };
+    let (dt, deployment, opt_outs) = (resolved.target, resolved.workload, resolved.opt_outs);
     let revisions = revisions(ctx, &deployment).await?;
     let Some(window) = rule.recent_revision else {
         return rollback(ctx, dt, deployment, &revisions, opt_outs, Why::none());
     };
     let newest = revisions.first();
     let previous = revisions.get(1);
+    // The alerting pod runs an older revision: whatever is wrong with it, the newest
+    // revision did not cause it, and rolling that back would only undo a good change.
+    if let (Some(pod_rs), Some((rev, newest_rs))) = (&resolved.pod_replica_set, newest)
+        && *pod_rs != newest_rs.metadata.name
+    {
+        let pod_revision = revisions
+            .iter()
+            .find(|(_, rs)| rs.metadata.name == *pod_rs)
+            .map_or_else(
+                || "an unknown revision".to_owned(),
+                |(r, _)| format!("revision {r}"),
+            );
+        let why = Why::because(format!(
+            "{t} belongs to ReplicaSet {pod_rs} ({pod_revision}), not to the newest revision {rev} of {dt}, which is therefore not the cause"
+        ));
+        return fallback(ctx, t, Some((dt, deployment)), why).await;
+    }
     let started = ctx.inputs.alert.starts_at;
     let recent = newest
         .and_then(|(_, rs)| rs.metadata.creation_timestamp)
         .map(|created| (started - created, started - created <= window.to_chrono()));
     match (newest, recent, previous) {
+        // A revision created after the alert started is a change made since (perhaps the
+        // fix), never the cause: rolling it back would undo it.
+        (Some((rev, _)), Some((age, _)), _) if age < TimeDelta::zero() => {
+            let why = Why::because(format!(
+                "newest revision {rev} of {dt} was created {} after the alert started, so it is not the cause",
+                human_age(-age)
+            ));
+            fallback(ctx, t, Some((dt, deployment)), why).await
+        }
         (Some((rev, _)), Some((age, true)), Some(_)) => {
             let why = Why::because(format!(
                 "newest revision {rev} of {dt} was created {} before the alert (within {window})",

@@ -30,6 +30,10 @@ pub enum Op {
     DeletePod {
         /// The pod.
         pod: PodRef,
+        /// The uid of the pod the plan was made for: the delete is pinned to it, so a pod
+        /// recreated under the same name since (a StatefulSet's) is never deleted instead.
+        /// `None` only in a plan made without a cluster view.
+        uid: Option<String>,
     },
     /// Wait until the pod's controller has a Ready pod that replaced it.
     VerifyReplacement {
@@ -167,7 +171,7 @@ impl Op {
     /// The concrete request, as the audit record shows it.
     pub fn call(&self) -> String {
         match self {
-            Op::DeletePod { pod } => format!(
+            Op::DeletePod { pod, .. } => format!(
                 "DELETE /api/v1/namespaces/{}/pods/{}",
                 pod.namespace, pod.name
             ),

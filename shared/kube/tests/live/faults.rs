@@ -109,9 +109,15 @@ async fn reads_slower_than_the_verify_timeout_end_the_wait_in_time() {
         namespace: "production".into(),
         name: "worker-69d4c8b7f-h7s2d".into(),
     };
-    kube.apply(&Op::DeletePod { pod: pod.clone() }, Submit::Apply)
-        .await
-        .unwrap();
+    kube.apply(
+        &Op::DeletePod {
+            pod: pod.clone(),
+            uid: None,
+        },
+        Submit::Apply,
+    )
+    .await
+    .unwrap();
     fake.faults().delay(
         Route::regex("^/api/v1/namespaces/production/pods$").unwrap(),
         Duration::from_secs(3),

@@ -104,6 +104,20 @@ pub struct Pod {
 pub struct PodSpec {
     /// The node the pod is scheduled on.
     pub node_name: Option<String>,
+    /// Volumes, for the kinds of storage a drain must know about.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+}
+
+/// A `Pod.spec.volumes[]` entry: its name and whether it is node-local scratch space.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Volume {
+    /// Volume name.
+    pub name: String,
+    /// Present for an `emptyDir` volume, whose data lives on the node and dies with the pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_dir: Option<serde_json::Value>,
 }
 
 /// `Pod.status`, the part read.
@@ -125,6 +139,12 @@ impl Pod {
     /// Whether the pod has finished (it holds no workload a drain must move).
     pub fn is_finished(&self) -> bool {
         matches!(self.status.phase.as_deref(), Some("Succeeded" | "Failed"))
+    }
+
+    /// Whether evicting the pod loses data kept on its node (an `emptyDir` volume), as
+    /// kubectl drain's `--delete-emptydir-data` means.
+    pub fn keeps_local_data(&self) -> bool {
+        self.spec.volumes.iter().any(|v| v.empty_dir.is_some())
     }
 
     /// Whether the pod is a static pod's mirror, which only its kubelet can remove.
@@ -218,9 +238,20 @@ impl Node {
         id.starts_with("i-").then_some(id)
     }
 
-    /// Whether reflex cordoned this node for a replacement still in flight.
+    /// Whether reflex cordoned this node for a replacement (one still in flight, or one
+    /// that stopped half-way: see [`Node::reflex_cordoned_at`]).
     pub fn replacement_in_flight(&self) -> bool {
         self.spec.unschedulable && self.metadata.annotations.contains_key(CORDON_ANNOTATION)
+    }
+
+    /// When reflex cordoned this node: the time its cordon annotation ends with
+    /// (`reflex rule R for A at <RFC 3339>`), if the annotation is there and says so.
+    pub fn reflex_cordoned_at(&self) -> Option<DateTime<Utc>> {
+        let value = self.metadata.annotations.get(CORDON_ANNOTATION)?;
+        let (_, at) = value.rsplit_once(" at ")?;
+        DateTime::parse_from_rfc3339(at.trim())
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
     }
 }
 

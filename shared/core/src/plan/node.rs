@@ -4,8 +4,9 @@
 //! Guardrails applied here: the node must exist (by name, or by the instance id at the end of
 //! its `spec.providerID`); the opt-out annotation on the Node; no replacement while more than
 //! the cap of nodes are NotReady (a systemic fault); at most `nodes.max_in_flight`
-//! replacements at once; the node must have an EC2 instance; no bare pod on it (a drain
-//! would lose it). DaemonSet, mirror and finished pods are not evicted; PodDisruptionBudgets
+//! replacements at once (a node reflex cordoned itself is resumed, not refused); the node
+//! must have an EC2 instance; no bare pod on it (a drain would lose it), and no pod keeping
+//! data on it (`emptyDir`) unless `nodes.evict_local_data` allows it. DaemonSet, mirror and finished pods are not evicted; PodDisruptionBudgets
 //! the drain will wait on are noted.
 
 use crate::audit::rfc3339;
@@ -19,7 +20,8 @@ use crate::vocab::op::{Op, PodRef};
 use crate::vocab::target::TargetRef;
 use crate::vocab::verdict::Verdict;
 
-/// The reason written into the cordon annotation.
+/// The reason written into the cordon annotation; it ends with ` at <RFC 3339>`, which
+/// [`crate::objects::Node::reflex_cordoned_at`] reads back.
 pub(crate) fn cordon_reason(inputs: Inputs<'_>) -> String {
     format!(
         "reflex rule {} for {} at {}",
@@ -55,8 +57,9 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
     let refuse = |r: Refusal| Refused::from(r).with_action(kind, &t);
     guard::not_opted_out([(format!("Node {name}"), &node.metadata)]).map_err(refuse)?;
     guard::not_systemic(&nodes, ctx.g()).map_err(refuse)?;
-    guard::replacement_slot_free(&name, &nodes, ctx.inputs.history, ctx.inputs.now, ctx.g())
-        .map_err(refuse)?;
+    let mut notes =
+        guard::replacement_slot_free(&name, &nodes, ctx.inputs.history, ctx.inputs.now, ctx.g())
+            .map_err(refuse)?;
     let Some(instance_id) = node.instance_id().map(str::to_owned) else {
         return Err(refuse(Refusal::suppressed(format!(
             "node {name} has no EC2 providerID ({:?}); its instance cannot be replaced",
@@ -65,7 +68,7 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
     };
 
     let mut evict = Vec::new();
-    let mut notes = Vec::new();
+    let mut local_data = Vec::new();
     for pod in ctx.cluster.pods_on_node(&name).await? {
         let p = pod_ref(&pod);
         if pod.is_finished() {
@@ -82,8 +85,25 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
                     "bare pod {p} runs on node {name}: a drain would lose it (escalate to on-call)"
                 ))));
             }
-            Some(_) => evict.push(pod),
+            Some(_) => {
+                if pod.keeps_local_data() {
+                    local_data.push(p.to_string());
+                }
+                evict.push(pod);
+            }
         }
+    }
+    if !local_data.is_empty() {
+        if !ctx.g().nodes.evict_local_data {
+            return Err(refuse(Refusal::suppressed(format!(
+                "pods on node {name} keep data on it (emptyDir volumes): {}; evicting them loses that data, which guardrails.nodes.evict_local_data does not allow (escalate to on-call)",
+                local_data.join(", ")
+            ))));
+        }
+        notes.push(format!(
+            "evicting pods that keep data on the node (emptyDir), as guardrails.nodes.evict_local_data allows: {}",
+            local_data.join(", ")
+        ));
     }
     evict.sort_by(|a, b| {
         (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))

@@ -206,6 +206,7 @@ run_check "cfn-lint"               cfn-lint infra/template.yaml
 run_check "cfn-lint (SAM expanded)" sam_transform_lint
 run_check "checkov cloudformation" checkov_run cloudformation infra/template.yaml
 run_check "checkov kubernetes"     checkov_run kubernetes infra/k8s
+run_check "rbac scope"             python infra/tools/rbac_check.py infra/k8s/rbac.yaml production staging
 run_check "amtool check-config"    amtool_check
 run_check "promtool check rules"   promtool check rules infra/prometheus/rules/*.yml
 run_check "promtool test rules"    promtool test rules infra/prometheus/tests/*.yml

@@ -134,3 +134,102 @@ fn a_paused_deployment_is_not_rollout_restarted() {
         reason(&r)
     );
 }
+
+/// The sample snapshot with a HorizontalPodAutoscaler scaling production/vote, its
+/// crash-looping pod made Ready, and `pending` as a further pod of the newest revision.
+fn scaled_out_vote(name: &str, pending: Value) -> String {
+    let mut list: Value =
+        serde_json::from_str(&std::fs::read_to_string(common::snapshot()).unwrap()).unwrap();
+    let items = list["items"].as_array_mut().unwrap();
+    for item in items.iter_mut() {
+        if item["kind"] == "Pod" && item["metadata"]["name"] == "vote-6f7c9b8d5-x2k4q" {
+            item["status"] = serde_json::json!({
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": "True"}]
+            });
+        }
+    }
+    items.push(serde_json::json!({
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "vote", "namespace": "production", "uid": "hpa-vote"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "vote"},
+            "minReplicas": 2,
+            "maxReplicas": 10
+        }
+    }));
+    items.push(pending);
+    temp_file(name, &list.to_string())
+}
+
+fn vote_pod(name: &str, status: Value) -> Value {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "production",
+            "uid": format!("uid-{name}"),
+            "creationTimestamp": "2026-11-20T09:20:00Z",
+            "labels": {"app": "vote", "pod-template-hash": "6f7c9b8d5"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "vote-6f7c9b8d5",
+                                 "uid": "db006537-28d0-46e7-b995-f109275f6c4d", "controller": true}]
+        },
+        "spec": {},
+        "status": status
+    })
+}
+
+#[test]
+fn an_autoscaler_scale_out_short_of_nodes_does_not_roll_back_a_healthy_release() {
+    // The HPA asked for more replicas than the nodes can hold: the replicas mismatch is a
+    // capacity problem, and revision 3, 25 minutes old, used to be rolled back for it.
+    let cluster = scaled_out_vote(
+        "hpa-pending.json",
+        vote_pod(
+            "vote-6f7c9b8d5-pend1",
+            serde_json::json!({
+                "phase": "Pending",
+                "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]
+            }),
+        ),
+    );
+    let r = replay(
+        &cluster,
+        &event("alertmanager/deployment-replicas-mismatch-vote-recent-rollout.json"),
+    );
+    assert_eq!(
+        decision(&r),
+        d("planned", "notify", "Deployment production/vote")
+    );
+    assert!(
+        reason(&r).contains(
+            "is scaled by HorizontalPodAutoscaler vote and its missing replicas are Pending because no node can take them (vote-6f7c9b8d5-pend1)"
+        ),
+        "{}",
+        reason(&r)
+    );
+}
+
+#[test]
+fn an_autoscaled_deployment_whose_new_pods_crash_is_still_rolled_back() {
+    let cluster = scaled_out_vote(
+        "hpa-crashing.json",
+        vote_pod(
+            "vote-6f7c9b8d5-crash",
+            serde_json::json!({
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": "False"}]
+            }),
+        ),
+    );
+    let r = replay(
+        &cluster,
+        &event("alertmanager/deployment-replicas-mismatch-vote-recent-rollout.json"),
+    );
+    assert_eq!(
+        decision(&r),
+        d("planned", "rollback", "Deployment production/vote")
+    );
+}

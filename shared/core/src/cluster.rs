@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use crate::objects::{Namespace, Node, Pdb, Pod, ReplicaSet, Workload};
+use crate::objects::{Hpa, LabelSelector, Namespace, Node, Pdb, Pod, ReplicaSet, Workload};
 use crate::vocab::op::Op;
 use crate::vocab::target::TargetKind;
 
@@ -85,6 +85,14 @@ pub trait ClusterView: Sync {
     fn pods_on_node(&self, node: &str) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send;
     /// `LIST` the PodDisruptionBudgets of a namespace.
     fn pdbs(&self, namespace: &str) -> impl Future<Output = ReadResult<Vec<Pdb>>> + Send;
+    /// `LIST` the HorizontalPodAutoscalers of a namespace.
+    fn hpas(&self, namespace: &str) -> impl Future<Output = ReadResult<Vec<Hpa>>> + Send;
+    /// `LIST` the pods of a namespace that `selector` selects (`labelSelector=`).
+    fn pods_selected(
+        &self,
+        namespace: &str,
+        selector: &LabelSelector,
+    ) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send;
 }
 
 /// How a mutating call is sent.

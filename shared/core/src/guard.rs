@@ -271,6 +271,7 @@ mod tests {
             kind: "Ready".into(),
             status: if ready { "True" } else { "Unknown" }.into(),
             last_transition_time: None,
+            reason: None,
         });
         if cordoned_by_reflex {
             n.spec.unschedulable = true;

@@ -78,6 +78,9 @@ pub struct Condition {
     pub status: String,
     /// When the status last changed.
     pub last_transition_time: Option<DateTime<Utc>>,
+    /// Why, in one word (`Unschedulable` for a pod the scheduler cannot place).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 fn condition_true(conditions: &[Condition], kind: &str) -> bool {
@@ -136,6 +139,17 @@ impl Pod {
         condition_true(&self.status.conditions, "Ready")
     }
 
+    /// Whether the pod is Pending because the scheduler cannot place it (`PodScheduled`
+    /// false, reason `Unschedulable`): a shortage of capacity, not a fault of the pod.
+    pub fn is_unschedulable(&self) -> bool {
+        self.status.phase.as_deref() == Some("Pending")
+            && self.status.conditions.iter().any(|c| {
+                c.kind == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable")
+            })
+    }
+
     /// Whether the pod has finished (it holds no workload a drain must move).
     pub fn is_finished(&self) -> bool {
         matches!(self.status.phase.as_deref(), Some("Succeeded" | "Failed"))
@@ -181,6 +195,8 @@ pub struct TemplateSpec {
     pub replicas: Option<i64>,
     /// Whether a Deployment's rollout is paused.
     pub paused: bool,
+    /// Which pods the workload owns.
+    pub selector: LabelSelector,
     /// The pod template, as JSON.
     pub template: serde_json::Value,
 }
@@ -323,6 +339,34 @@ pub struct Pdb {
 pub struct PdbSpec {
     /// Which pods the budget covers.
     pub selector: LabelSelector,
+}
+
+/// A HorizontalPodAutoscaler (`autoscaling/v2`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Hpa {
+    /// Metadata.
+    pub metadata: Meta,
+    /// Spec.
+    pub spec: HpaSpec,
+}
+
+/// `HorizontalPodAutoscaler.spec`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HpaSpec {
+    /// The workload it scales.
+    pub scale_target_ref: ScaleTargetRef,
+}
+
+/// `spec.scaleTargetRef` of a HorizontalPodAutoscaler.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScaleTargetRef {
+    /// Its kind (`Deployment`, ...).
+    pub kind: String,
+    /// Its name, in the autoscaler's namespace.
+    pub name: String,
 }
 
 /// `PodDisruptionBudget.status`, the part read.

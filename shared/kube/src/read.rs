@@ -4,12 +4,13 @@
 use std::future::Future;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet as RsType, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace as NsType, Node as NodeType, Pod as PodType};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::api::ListParams;
 use reflex_core::cluster::{ClusterError, ClusterView, ReadResult};
-use reflex_core::objects::{Namespace, Node, Pdb, Pod, ReplicaSet, Workload};
+use reflex_core::objects::{Hpa, LabelSelector, Namespace, Node, Pdb, Pod, ReplicaSet, Workload};
 use reflex_core::vocab::target::TargetKind;
 
 use crate::KubeCluster;
@@ -29,6 +30,26 @@ pub(crate) fn workload_collection(kind: TargetKind, namespace: &str) -> Option<S
         TargetKind::DaemonSet => Some(collection::<DaemonSet>(ns)),
         TargetKind::Pod | TargetKind::Node => None,
     }
+}
+
+/// A structured label selector in the `labelSelector=` query syntax (`app=vote,tier in
+/// (web,api),!canary`), as kubectl writes it.
+pub(crate) fn selector_query(selector: &LabelSelector) -> String {
+    let labels = selector
+        .match_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"));
+    let expressions = selector
+        .match_expressions
+        .iter()
+        .map(|r| match r.operator.as_str() {
+            "In" => format!("{} in ({})", r.key, r.values.join(",")),
+            "NotIn" => format!("{} notin ({})", r.key, r.values.join(",")),
+            "Exists" => r.key.clone(),
+            // DoesNotExist, and anything unknown: select nothing rather than everything.
+            _ => format!("!{}", r.key),
+        });
+    labels.chain(expressions).collect::<Vec<_>>().join(",")
 }
 
 impl KubeCluster {
@@ -118,6 +139,24 @@ impl ClusterView for KubeCluster {
         self.list_all(
             collection::<PodDisruptionBudget>(Some(namespace)),
             ListParams::default(),
+        )
+    }
+
+    fn hpas(&self, namespace: &str) -> impl Future<Output = ReadResult<Vec<Hpa>>> + Send {
+        self.list_all(
+            collection::<HorizontalPodAutoscaler>(Some(namespace)),
+            ListParams::default(),
+        )
+    }
+
+    fn pods_selected(
+        &self,
+        namespace: &str,
+        selector: &LabelSelector,
+    ) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send {
+        self.list_all(
+            collection::<PodType>(Some(namespace)),
+            ListParams::default().labels(&selector_query(selector)),
         )
     }
 }

@@ -14,7 +14,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use reflex_core::cluster::{Actuator, ClusterError, ClusterView, Fleet, ReadResult, Submit};
 
-use reflex_core::objects::{Namespace, Node, OwnerRef, Pdb, Pod, ReplicaSet, Workload};
+use reflex_core::objects::{
+    Hpa, LabelSelector, Namespace, Node, OwnerRef, Pdb, Pod, ReplicaSet, Workload,
+};
 
 use reflex_core::vocab::annotations::RESTARTED_AT_ANNOTATION;
 use reflex_core::vocab::op::{Op, PodRef};
@@ -52,6 +54,7 @@ struct State {
     namespaces: BTreeMap<String, Namespace>,
     nodes: BTreeMap<String, Node>,
     pdbs: BTreeMap<Key, Pdb>,
+    hpas: BTreeMap<Key, Hpa>,
     /// Kinds present in the file that reflex does not read, with counts.
     skipped: BTreeMap<String, usize>,
     /// Instances the simulated fleet terminated.
@@ -188,6 +191,11 @@ impl Snapshot {
                         .pdbs
                         .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
                 }
+                "HorizontalPodAutoscaler" => {
+                    state
+                        .hpas
+                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
+                }
                 other => *state.skipped.entry(other.to_owned()).or_default() += 1,
             }
         }
@@ -319,6 +327,30 @@ impl ClusterView for Snapshot {
             .map(|(_, p)| p.clone())
             .collect()))
     }
+
+    fn hpas(&self, namespace: &str) -> impl Future<Output = ReadResult<Vec<Hpa>>> + Send {
+        let s = self.state();
+        ready(Ok(s
+            .hpas
+            .iter()
+            .filter(|((ns, _), _)| ns == namespace)
+            .map(|(_, h)| h.clone())
+            .collect()))
+    }
+
+    fn pods_selected(
+        &self,
+        namespace: &str,
+        selector: &LabelSelector,
+    ) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send {
+        let s = self.state();
+        ready(Ok(s
+            .pods
+            .iter()
+            .filter(|((ns, _), p)| ns == namespace && selector.matches(&p.metadata.labels))
+            .map(|(_, p)| p.clone())
+            .collect()))
+    }
 }
 
 fn not_found(what: impl std::fmt::Display) -> ClusterError {
@@ -364,6 +396,7 @@ impl State {
         }
         pod.status.phase = Some("Running".into());
         pod.status.conditions = vec![reflex_core::objects::Condition {
+            reason: None,
             kind: "Ready".into(),
             status: "True".into(),
             last_transition_time: None,

@@ -1,6 +1,6 @@
 //! The resource types the fake serves and how request paths map onto them.
 //!
-//! Only the eight kinds of reflex's snapshot format exist here; any other path is a 404,
+//! Only the kinds of reflex's snapshot format exist here; any other path is a 404,
 //! as it would be for an API group the server does not have. Paths are parsed the way
 //! kube-apiserver routes them: `/api/v1/...` for the core group, `/apis/{group}/{version}/...`
 //! otherwise, with `namespaces/{ns}/` in front of namespaced resources.
@@ -62,7 +62,15 @@ pub(crate) static PODDISRUPTIONBUDGETS: ResourceType = ResourceType {
     namespaced: true,
 };
 
-static ALL: [&ResourceType; 8] = [
+pub(crate) static HORIZONTALPODAUTOSCALERS: ResourceType = ResourceType {
+    group: "autoscaling",
+    version: "v2",
+    plural: "horizontalpodautoscalers",
+    kind: "HorizontalPodAutoscaler",
+    namespaced: true,
+};
+
+static ALL: [&ResourceType; 9] = [
     &NODES,
     &NAMESPACES,
     &PODS,
@@ -71,6 +79,7 @@ static ALL: [&ResourceType; 8] = [
     &STATEFULSETS,
     &DAEMONSETS,
     &PODDISRUPTIONBUDGETS,
+    &HORIZONTALPODAUTOSCALERS,
 ];
 
 const fn core(plural: &'static str, kind: &'static str, namespaced: bool) -> ResourceType {

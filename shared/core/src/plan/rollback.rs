@@ -4,10 +4,12 @@
 //! Decides: whether the newest revision is the likely cause (created at most
 //! `recent_revision` before the alert, not after it, and, when the alert names a pod, the
 //! revision that pod runs) and an older revision exists; otherwise the fallback
-//! (`restart_pod`, `rollout_restart` or `notify`) with the reason carried over. Guardrails
-//! applied here: the Deployment must exist and not be paused, must have an older revision
-//! and a resourceVersion to guard the patch with; the opt-out annotation on the pod, the
-//! Deployment and the Namespace.
+//! (`restart_pod`, `rollout_restart` or `notify`) with the reason carried over. A
+//! Deployment that a HorizontalPodAutoscaler scaled out beyond the cluster's capacity (its
+//! missing replicas all Pending, unschedulable) is not rolled back either: on-call is told.
+//! Guardrails applied here: the Deployment must exist and not be paused, must have an older
+//! revision and a resourceVersion to guard the patch with; the opt-out annotation on the
+//! pod, the Deployment and the Namespace.
 
 use chrono::TimeDelta;
 
@@ -40,6 +42,9 @@ pub(crate) async fn plan_or_fallback<C: ClusterView>(
         other => other?,
     };
     let (dt, deployment, opt_outs) = (resolved.target, resolved.workload, resolved.opt_outs);
+    if let Some(why) = capacity_shortfall(ctx, &dt, &deployment).await? {
+        return notify::plan(ctx, &dt, why.and("so notify instead")).await;
+    }
     let revisions = revisions(ctx, &deployment).await?;
     let Some(window) = rule.recent_revision else {
         return rollback(ctx, dt, deployment, &revisions, opt_outs, Why::none());
@@ -104,6 +109,42 @@ pub(crate) async fn plan_or_fallback<C: ClusterView>(
             fallback(ctx, t, Some((dt, deployment)), why).await
         }
     }
+}
+
+/// Whether the Deployment is short of replicas because the cluster is short of capacity:
+/// a HorizontalPodAutoscaler scales it, and every pod of it that is not Ready is Pending
+/// for want of a node. Then the release is healthy and a rollback would only undo it.
+async fn capacity_shortfall<C: ClusterView>(
+    ctx: &Ctx<'_, C>,
+    dt: &TargetRef,
+    deployment: &Workload,
+) -> Step<Option<Why>> {
+    let ns = deployment.metadata.namespace.as_deref().unwrap_or_default();
+    let hpas = ctx.cluster.hpas(ns).await?;
+    let Some(hpa) = hpas.iter().find(|h| {
+        h.spec.scale_target_ref.kind == "Deployment"
+            && h.spec.scale_target_ref.name == deployment.metadata.name
+    }) else {
+        return Ok(None);
+    };
+    let selector = &deployment.spec.selector;
+    if selector.match_labels.is_empty() && selector.match_expressions.is_empty() {
+        return Ok(None);
+    }
+    let pods = ctx.cluster.pods_selected(ns, selector).await?;
+    let missing: Vec<_> = pods
+        .iter()
+        .filter(|p| !p.is_ready() && !p.is_finished())
+        .collect();
+    if missing.is_empty() || !missing.iter().all(|p| p.is_unschedulable()) {
+        return Ok(None);
+    }
+    let names: Vec<&str> = missing.iter().map(|p| p.metadata.name.as_str()).collect();
+    Ok(Some(Why::because(format!(
+        "{dt} is scaled by HorizontalPodAutoscaler {} and its missing replicas are Pending because no node can take them ({}): a shortage of capacity, not a bad release",
+        hpa.metadata.name,
+        names.join(", ")
+    ))))
 }
 
 /// The ReplicaSets of a Deployment, newest revision first.

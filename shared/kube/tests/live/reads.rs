@@ -184,3 +184,59 @@ async fn a_read_slower_than_the_request_timeout_fails_in_time() {
     );
     assert!(took < Duration::from_millis(900), "took {took:?}");
 }
+
+#[tokio::test]
+async fn autoscalers_and_the_pods_a_selector_picks_are_one_list_each() {
+    let fake = start().await;
+    fake.put_object(serde_json::json!({
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "vote", "namespace": "production"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "vote"},
+            "minReplicas": 2,
+            "maxReplicas": 10
+        }
+    }))
+    .unwrap();
+    let kube = cluster(&fake);
+    fake.clear_requests();
+
+    let hpas = kube.hpas("production").await.unwrap();
+    assert_eq!(hpas.len(), 1);
+    assert_eq!(hpas[0].spec.scale_target_ref.kind, "Deployment");
+    assert_eq!(hpas[0].spec.scale_target_ref.name, "vote");
+    let vote = kube
+        .workload(TargetKind::Deployment, "production", "vote")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut pods: Vec<String> = kube
+        .pods_selected("production", &vote.spec.selector)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.metadata.name)
+        .collect();
+    pods.sort();
+    assert_eq!(
+        pods,
+        [
+            "vote-6f7c9b8d5-x2k4q",
+            "vote-7c8d6f9b5-k2x9w",
+            "vote-7c8d6f9b5-p4t7n"
+        ]
+    );
+    let requests = fake.requests();
+    let lines: Vec<String> = requests.iter().map(|r| r.line()).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        "GET /apis/autoscaling/v2/namespaces/production/horizontalpodautoscalers"
+    );
+    assert_eq!(lines[2], "GET /api/v1/namespaces/production/pods");
+    assert_eq!(
+        requests[2].query_param("labelSelector").as_deref(),
+        Some("app=vote")
+    );
+}

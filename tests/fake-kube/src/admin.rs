@@ -8,6 +8,8 @@
 //! | `DELETE /_fake/faults` | removes every fault rule |
 //! | `GET /_fake/controllers` | `{"replace_pods":..,"advance_rollouts":..,"delay_ms":..}` |
 //! | `PUT /_fake/controllers` | changes the fields given, same shape |
+//! | `GET /_fake/tokens` | `{"max_age_ms":..,"distinct":..}` (`max_age_ms` null: no limit) |
+//! | `PUT /_fake/tokens` | `{"max_age_ms":N}` refuses tokens first seen over N ms ago; `null` lifts it |
 //! | `GET /_fake/objects` | every object, as a kubectl `List` |
 //! | `GET /_fake/healthz` | `{"ok":true}` once serving |
 //!
@@ -32,6 +34,24 @@ struct ControllerChange {
     advance_rollouts: Option<bool>,
     /// Delay before controller writes, in milliseconds.
     delay_ms: Option<u64>,
+}
+
+/// The body of `PUT /_fake/tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenChange {
+    /// Refuse tokens first seen longer ago than this; `null` accepts every token.
+    max_age_ms: Option<u64>,
+}
+
+fn token_settings(shared: &Shared) -> Value {
+    json!({
+        "max_age_ms": shared
+            .tokens
+            .max_age()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        "distinct": shared.tokens.distinct(),
+    })
 }
 
 fn error(status: u16, message: impl std::fmt::Display) -> (u16, Value) {
@@ -79,6 +99,16 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                     .map_or(settings.delay, Duration::from_millis);
                 shared.controllers.set(settings);
                 (200, controller_settings(shared))
+            }
+            Err(e) => error(400, e),
+        },
+        ("GET", "tokens") => (200, token_settings(shared)),
+        ("PUT", "tokens") => match serde_json::from_slice::<TokenChange>(body) {
+            Ok(change) => {
+                shared
+                    .tokens
+                    .refuse_older_than(change.max_age_ms.map(Duration::from_millis));
+                (200, token_settings(shared))
             }
             Err(e) => error(400, e),
         },

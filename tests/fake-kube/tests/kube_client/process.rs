@@ -85,6 +85,22 @@ async fn binary_prints_its_url_and_serves_with_admin_faults() {
         Some(503)
     );
 
+    // A maximum token age of 0 ms refuses the (token-less) client at once.
+    let admin_url = url.clone();
+    let tokens = tokio::task::spawn_blocking(move || {
+        admin(&admin_url, "PUT", "/_fake/tokens", r#"{"max_age_ms":0}"#)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        tokens,
+        (200, serde_json::json!({"max_age_ms": 0, "distinct": 0}))
+    );
+    assert_eq!(
+        api_code(&nodes.list(&ListParams::default()).await.unwrap_err()),
+        Some(401)
+    );
+
     let log = tokio::task::spawn_blocking(move || admin(&url, "GET", "/_fake/requests", "").1)
         .await
         .unwrap();
@@ -94,5 +110,5 @@ async fn binary_prints_its_url_and_serves_with_admin_faults() {
         .iter()
         .map(|r| &r["status"])
         .collect();
-    assert_eq!(statuses, [200, 503]);
+    assert_eq!(statuses, [200, 503, 401]);
 }

@@ -7,11 +7,13 @@
 use chrono::{DateTime, Utc};
 
 use crate::alert::{Alert, AlertStatus};
-use crate::audit::Verdict;
-use crate::cluster::{Meta, Node, TargetRef};
 use crate::history::History;
 use crate::ledger::Claim;
-use crate::policy::{ActionKind, Guardrails};
+use crate::objects::{Meta, Node};
+use crate::policy::Guardrails;
+use crate::vocab::action::ActionKind;
+use crate::vocab::target::TargetRef;
+use crate::vocab::verdict::Verdict;
 
 /// A guardrail said no.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +88,7 @@ pub fn not_opted_out<'a>(objects: impl IntoIterator<Item = (String, &'a Meta)>) 
         if meta.opted_out() {
             return Err(Refusal::suppressed(format!(
                 "{what} is annotated {}=\"true\"",
-                crate::cluster::SKIP_ANNOTATION
+                crate::vocab::annotations::SKIP_ANNOTATION
             )));
         }
     }
@@ -197,8 +199,10 @@ pub fn replacement_slot_free(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{ActionSummary, AuditRecord, Mode};
-    use crate::cluster::{Condition, TargetKind};
+    use crate::audit::{ActionSummary, AuditRecord};
+    use crate::objects::Condition;
+    use crate::vocab::target::TargetKind;
+    use crate::vocab::verdict::Mode;
     use std::collections::BTreeMap;
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -246,9 +250,10 @@ mod tests {
         });
         if cordoned_by_reflex {
             n.spec.unschedulable = true;
-            n.metadata
-                .annotations
-                .insert(crate::cluster::CORDON_ANNOTATION.into(), "x".into());
+            n.metadata.annotations.insert(
+                crate::vocab::annotations::CORDON_ANNOTATION.into(),
+                "x".into(),
+            );
         }
         n
     }
@@ -287,9 +292,10 @@ mod tests {
     fn the_skip_annotation_on_any_object_suppresses() {
         let plain = Meta::default();
         let mut skipped = Meta::default();
-        skipped
-            .annotations
-            .insert(crate::cluster::SKIP_ANNOTATION.into(), "true".into());
+        skipped.annotations.insert(
+            crate::vocab::annotations::SKIP_ANNOTATION.into(),
+            "true".into(),
+        );
         assert!(not_opted_out([("pod".to_owned(), &plain)]).is_ok());
         let refusal = not_opted_out([
             ("pod".to_owned(), &plain),

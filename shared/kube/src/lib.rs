@@ -13,7 +13,7 @@
 //! | `auth.rs` | a bearer token per request, re-signed before it expires and once after a 401 |
 //! | `error.rs` | HTTP statuses onto the core's `ClusterError` |
 //!
-//! Start at [`KubeCluster`] and `actions/mod.rs`, which maps each [`reflex_core::execute::Op`]
+//! Start at [`KubeCluster`] and `actions/mod.rs`, which maps each [`reflex_core::vocab::op::Op`]
 //! to its file.
 //!
 //! The one decision to know: **kube's own retry layer is off, and every call is bounded by
@@ -47,7 +47,7 @@ use std::time::Duration;
 
 pub use auth::{BoxError, RefreshingToken, SignFuture, SignToken, TokenError, client_with_token};
 pub use error::KubeError;
-use reflex_core::execute::PodRef;
+use reflex_core::vocab::op::PodRef;
 
 /// Timing of calls, waits and eviction retries.
 #[derive(Debug, Clone)]

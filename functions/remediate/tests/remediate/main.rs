@@ -15,10 +15,10 @@ mod outcomes;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use reflex_core::audit::Mode;
 use reflex_core::ledger::MemoryLedger;
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
+use reflex_core::vocab::verdict::Mode;
 use reflex_remediate::Deps;
 use reflex_snapshot::Snapshot;
 

@@ -14,8 +14,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod as PodType;
 use kube::api::{DeleteParams, ListParams, Preconditions};
 use kube::core::Request;
-use reflex_core::cluster::{ClusterError, OwnerRef, Pod, Submit};
-use reflex_core::execute::PodRef;
+use reflex_core::cluster::{ClusterError, Submit};
+use reflex_core::objects::{OwnerRef, Pod};
+use reflex_core::vocab::op::PodRef;
 use tokio::time::Instant;
 
 use crate::KubeCluster;

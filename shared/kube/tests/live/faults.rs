@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
 use reflex_core::cluster::{Actuator, ClusterError, Submit};
 use reflex_core::duration::Span;
-use reflex_core::execute::{Op, PodRef};
+use reflex_core::vocab::op::{Op, PodRef};
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use reflex_fake_kube::Route;
 use reflex_kube::Settings;
 

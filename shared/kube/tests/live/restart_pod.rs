@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
 use reflex_core::cluster::{Actuator, Submit};
 use reflex_core::duration::Span;
-use reflex_core::execute::{Op, PodRef};
+use reflex_core::vocab::op::{Op, PodRef};
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use serde_json::Value;
 
 use crate::common::{cluster, detail, policy, run, start, steps, writes};

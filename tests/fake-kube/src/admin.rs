@@ -10,16 +10,20 @@
 //! | `PUT /_fake/controllers` | changes the fields given, same shape |
 //! | `GET /_fake/tokens` | `{"max_age_ms":..,"distinct":..}` (`max_age_ms` null: no limit) |
 //! | `PUT /_fake/tokens` | `{"max_age_ms":N}` refuses tokens first seen over N ms ago; `null` lifts it |
+//! | `GET /_fake/kubelets` | `{"dead":[..]}`: nodes whose kubelet is stopped |
+//! | `PUT /_fake/kubelets` | `{"dead":[..]}`: exactly these stopped, the others revived |
 //! | `GET /_fake/objects` | every object, as a kubectl `List` |
 //! | `GET /_fake/healthz` | `{"ok":true}` once serving |
 //!
 //! Admin requests bypass the request log and the fault rules.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api;
 use crate::faults::FaultRule;
 use crate::server::Shared;
 use crate::snapshot;
@@ -54,6 +58,14 @@ fn token_settings(shared: &Shared) -> Value {
     })
 }
 
+/// The body of `PUT /_fake/kubelets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KubeletChange {
+    /// Nodes whose kubelet is stopped; every other node's runs.
+    dead: Vec<String>,
+}
+
 fn error(status: u16, message: impl std::fmt::Display) -> (u16, Value) {
     (status, json!({ "error": message.to_string() }))
 }
@@ -68,7 +80,7 @@ fn controller_settings(shared: &Shared) -> Value {
 }
 
 /// Serves one admin request; `path` is what follows `/_fake/`.
-pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+pub(crate) fn handle(shared: &Arc<Shared>, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
     match (method, path) {
         ("GET", "healthz") => (200, json!({ "ok": true })),
         ("GET", "requests") => (200, json!(shared.log.snapshot())),
@@ -109,6 +121,20 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                     .tokens
                     .refuse_older_than(change.max_age_ms.map(Duration::from_millis));
                 (200, token_settings(shared))
+            }
+            Err(e) => error(400, e),
+        },
+        ("GET", "kubelets") => (200, json!({ "dead": shared.store().dead_kubelets() })),
+        ("PUT", "kubelets") => match serde_json::from_slice::<KubeletChange>(body) {
+            Ok(change) => {
+                let was = shared.store().dead_kubelets();
+                for node in was.iter().filter(|n| !change.dead.contains(n)) {
+                    api::set_kubelet_dead(shared, node, false);
+                }
+                for node in &change.dead {
+                    api::set_kubelet_dead(shared, node, true);
+                }
+                (200, json!({ "dead": shared.store().dead_kubelets() }))
             }
             Err(e) => error(400, e),
         },

@@ -10,8 +10,9 @@
 //! with PodDisruptionBudget accounting, `dryRun=All`, deletes with preconditions, label and
 //! field selectors, 404s. It has no watch, no admission, no schema validation and no
 //! garbage collection. Authentication is one optional rule: tokens older than a maximum
-//! age (counted from the first request that carried them) are refused. Two controller
-//! steps (replacing a deleted pod, completing a rollout) stand in for
+//! age (counted from the first request that carried them) are refused. A node's kubelet
+//! can be stopped: its pods then stay Terminating after a delete, as on a dead node. Two
+//! controller steps (replacing a deleted pod, completing a rollout) stand in for
 //! kube-controller-manager, and fault rules stand in for a bad day.
 //!
 //! | file | job |
@@ -199,6 +200,24 @@ impl FakeKube {
     /// which requests are answered `401` (see [`Tokens::refuse_older_than`]).
     pub fn tokens(&self) -> &Tokens {
         &self.shared.tokens
+    }
+
+    /// Stops `node`'s kubelet: from now on its pods stay Terminating once deleted or
+    /// evicted (with `metadata.deletionTimestamp` set), until they are force-deleted, the
+    /// node object is deleted, or the kubelet is revived. (The node's Ready condition is
+    /// the test's to set; a real node controller marks it Unknown after 40 s.)
+    pub fn kill_kubelet(&self, node: &str) {
+        api::set_kubelet_dead(&self.shared, node, true);
+    }
+
+    /// Brings `node`'s kubelet back: its Terminating pods are removed.
+    pub fn revive_kubelet(&self, node: &str) {
+        api::set_kubelet_dead(&self.shared, node, false);
+    }
+
+    /// The nodes whose kubelet is stopped.
+    pub fn dead_kubelets(&self) -> Vec<String> {
+        self.shared.store().dead_kubelets()
     }
 
     /// The controller switches.

@@ -41,6 +41,9 @@ struct Args {
     /// Answer 401 to requests whose bearer token was first seen more than MS ago.
     #[arg(long, value_name = "MS")]
     max_token_age_ms: Option<u64>,
+    /// Stop this node's kubelet: its pods stay Terminating once deleted; repeatable.
+    #[arg(long, value_name = "NODE")]
+    dead_kubelet: Vec<String>,
 }
 
 #[tokio::main]
@@ -66,6 +69,9 @@ async fn main() -> anyhow::Result<()> {
     fake.controllers().set(settings);
     fake.tokens()
         .refuse_older_than(args.max_token_age_ms.map(Duration::from_millis));
+    for node in &args.dead_kubelet {
+        fake.kill_kubelet(node);
+    }
     for rule in rules {
         fake.faults().add(rule);
     }

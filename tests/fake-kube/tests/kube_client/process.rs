@@ -101,6 +101,31 @@ async fn binary_prints_its_url_and_serves_with_admin_faults() {
         Some(401)
     );
 
+    let admin_url = url.clone();
+    let kubelets = tokio::task::spawn_blocking(move || {
+        let node = "ip-10-0-1-10.eu-west-1.compute.internal";
+        let stopped = admin(
+            &admin_url,
+            "PUT",
+            "/_fake/kubelets",
+            &format!(r#"{{"dead":["{node}"]}}"#),
+        );
+        let revived = admin(&admin_url, "PUT", "/_fake/kubelets", r#"{"dead":[]}"#);
+        (stopped, revived)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        kubelets,
+        (
+            (
+                200,
+                serde_json::json!({"dead": ["ip-10-0-1-10.eu-west-1.compute.internal"]})
+            ),
+            (200, serde_json::json!({"dead": []}))
+        )
+    );
+
     let log = tokio::task::spawn_blocking(move || admin(&url, "GET", "/_fake/requests", "").1)
         .await
         .unwrap();

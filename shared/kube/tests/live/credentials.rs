@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
 use reflex_core::cluster::{Actuator, ClusterError, Submit};
-use reflex_core::execute::Op;
+use reflex_core::vocab::op::Op;
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use reflex_fake_kube::{FakeKube, Route};
 use reflex_kube::{KubeCluster, RefreshingToken, SignFuture, SignToken, client_with_token};
 use secrecy::SecretString;

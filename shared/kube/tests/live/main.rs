@@ -6,6 +6,7 @@
 //! - `rollout`: rollout restart and the rollout check.
 //! - `rollback`: the `test`-guarded patch, and a stale resourceVersion as a conflict.
 //! - `credentials`: bearer tokens that expire during a drain, refused credentials.
+//! - `dead_node`: draining a node whose kubelet is gone: Terminating pods and the grace.
 //! - `drain`: node replacement: cordon, evictions, DaemonSet and bare pods, PDB timeout.
 //! - `faults`: 429 and 500 bursts, dropped connections, latency past the timeouts.
 //! - `scale`: a 100-pod drain, timed.
@@ -17,6 +18,7 @@
 mod common;
 
 mod credentials;
+mod dead_node;
 mod drain;
 mod faults;
 mod reads;

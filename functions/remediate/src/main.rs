@@ -16,7 +16,8 @@ use serde_json::value::RawValue;
 
 /// Where each invocation gets its cluster client from.
 enum ClusterSource {
-    /// EKS authentication; the client is cached and re-signed before its token expires.
+    /// EKS authentication; one cached client that re-signs its token per request before
+    /// it expires (and once after a 401), so a long action keeps its credentials.
     Eks(EksAuth),
     /// A kubeconfig file (`REFLEX_KUBECONFIG`), read once.
     Kubeconfig(kube::Client),

@@ -6,14 +6,17 @@
 //! presigned with SigV4 for 60 s and with the header `x-k8s-aws-id: <cluster>` among the
 //! signed headers; the cluster's authenticator replays that URL to learn who is calling.
 //!
-//! The decision to know: the client is cached and rebuilt from a freshly signed token once
-//! it is [`REFRESH_AFTER`] old. EKS accepts a token for 15 minutes after signing; the
-//! refresh age plus the longest a handed-out client is used (the function's 5-minute
-//! timeout) stays under that. The endpoint and CA never change, so DescribeCluster runs once.
+//! The decision to know: the client is built once (the endpoint and CA never change, so
+//! DescribeCluster runs once) and signs its own tokens, per request, through
+//! [`reflex_kube::client_with_token`]: each request carries a token younger than
+//! [`REFRESH_AFTER`], and a `401` is answered by signing a new token and resending once.
+//! EKS accepts a token for 15 minutes after signing, and one invocation may run longer than
+//! the rest of a token's life (a drain plus its verification, several alerts one after
+//! another), so a token fixed when the client was handed out would expire mid-action.
 //! kube's built-in retry of HTTP 429 is turned off (`default_retry = false`): a drain
 //! answered 429 by a PodDisruptionBudget runs its own bounded loop instead of hanging.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -24,6 +27,7 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use reflex_kube::{RefreshingToken, SignFuture, SignToken};
 use tokio::sync::Mutex;
 
 use crate::config::Aws;
@@ -33,7 +37,8 @@ use crate::error::{AwsError, classify};
 pub const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
 /// Validity of the presigned URL (what `aws eks get-token` uses).
 pub const TOKEN_EXPIRES: Duration = Duration::from_secs(60);
-/// Age at which a cached token and client are replaced.
+/// Age at which a token is replaced by a freshly signed one before the next request (EKS
+/// accepts it for 15 minutes; a request sent just before this age still has 6 left).
 pub const REFRESH_AFTER: Duration = Duration::from_secs(9 * 60);
 
 /// Where the cluster's API server is and which CA signs it.
@@ -47,81 +52,19 @@ pub struct ClusterAccess {
 
 struct Cached {
     access: ClusterAccess,
-    client: Option<(kube::Client, Instant)>,
+    client: kube::Client,
 }
 
-/// Builds (and caches) kube clients for one EKS cluster.
-pub struct EksAuth {
-    eks: aws_sdk_eks::Client,
+/// Signs EKS bearer tokens with the session's credentials.
+#[derive(Debug, Clone)]
+struct Signer {
     credentials: Option<SharedCredentialsProvider>,
     region: String,
     cluster: String,
-    cached: Mutex<Option<Cached>>,
 }
 
-impl std::fmt::Debug for EksAuth {
-    // kube::Client is not Debug; the token is never printed.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EksAuth")
-            .field("cluster", &self.cluster)
-            .field("region", &self.region)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EksAuth {
-    /// The cluster named in the configuration.
-    pub fn new(aws: &Aws) -> Self {
-        EksAuth {
-            eks: aws_sdk_eks::Client::new(aws.sdk_config()),
-            credentials: aws.sdk_config().credentials_provider(),
-            region: aws.config().region.clone(),
-            cluster: aws.config().cluster_name.clone(),
-            cached: Mutex::new(None),
-        }
-    }
-
-    /// A client with a token younger than [`REFRESH_AFTER`]; clone it freely (it shares
-    /// one connection pool), but ask again for each invocation.
-    pub async fn client(&self) -> Result<kube::Client, AwsError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(Cached {
-            client: Some((client, made)),
-            ..
-        }) = cached.as_ref()
-            && made.elapsed() < REFRESH_AFTER
-        {
-            return Ok(client.clone());
-        }
-        let access = match cached.as_ref() {
-            Some(c) => c.access.clone(),
-            None => self.describe().await?,
-        };
-        let made = Instant::now();
-        let client = kube_client(kube_config(&access, self.token().await?)?)?;
-        *cached = Some(Cached {
-            access,
-            client: Some((client.clone(), made)),
-        });
-        Ok(client)
-    }
-
-    /// A kube configuration with a fresh token, for callers that build their own client
-    /// (through [`kube_client`], which settles the TLS provider).
-    pub async fn config(&self) -> Result<kube::Config, AwsError> {
-        let access = {
-            let cached = self.cached.lock().await;
-            cached.as_ref().map(|c| c.access.clone())
-        };
-        let access = match access {
-            Some(a) => a,
-            None => self.describe().await?,
-        };
-        kube_config(&access, self.token().await?)
-    }
-
-    /// A freshly signed bearer token.
-    pub async fn token(&self) -> Result<String, AwsError> {
+impl Signer {
+    async fn token(&self) -> Result<String, AwsError> {
         let provider = self
             .credentials
             .as_ref()
@@ -137,24 +80,118 @@ impl EksAuth {
                 })?;
         presign_token(&self.cluster, &self.region, &credentials, SystemTime::now())
     }
+}
+
+impl SignToken for Signer {
+    fn sign(&self) -> SignFuture<'_> {
+        Box::pin(async move {
+            let token = self.token().await?;
+            Ok(secrecy::SecretString::from(token))
+        })
+    }
+}
+
+/// Builds (and caches) the kube client for one EKS cluster.
+pub struct EksAuth {
+    eks: aws_sdk_eks::Client,
+    signer: Signer,
+    refresh_after: Duration,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl std::fmt::Debug for EksAuth {
+    // kube::Client is not Debug; the token is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EksAuth")
+            .field("cluster", &self.signer.cluster)
+            .field("region", &self.signer.region)
+            .field("refresh_after", &self.refresh_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EksAuth {
+    /// The cluster named in the configuration.
+    pub fn new(aws: &Aws) -> Self {
+        EksAuth {
+            eks: aws_sdk_eks::Client::new(aws.sdk_config()),
+            signer: Signer {
+                credentials: aws.sdk_config().credentials_provider(),
+                region: aws.config().region.clone(),
+                cluster: aws.config().cluster_name.clone(),
+            },
+            refresh_after: REFRESH_AFTER,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// The same, replacing tokens at another age than [`REFRESH_AFTER`].
+    pub fn with_refresh_after(mut self, refresh_after: Duration) -> Self {
+        self.refresh_after = refresh_after;
+        self
+    }
+
+    /// The client for the cluster (described on the first call); clone it freely: it
+    /// shares one connection pool and signs its own tokens, however long it is used.
+    pub async fn client(&self) -> Result<kube::Client, AwsError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref() {
+            return Ok(c.client.clone());
+        }
+        let access = self.describe().await?;
+        let client = self.client_for(&access)?;
+        *cached = Some(Cached {
+            access,
+            client: client.clone(),
+        });
+        Ok(client)
+    }
+
+    /// A client for a cluster whose endpoint and CA are known, signing its tokens as
+    /// [`EksAuth::client`]'s does.
+    pub fn client_for(&self, access: &ClusterAccess) -> Result<kube::Client, AwsError> {
+        let token = RefreshingToken::new(self.signer.clone(), self.refresh_after);
+        reflex_kube::client_with_token(cluster_config(access)?, token).map_err(AwsError::Kube)
+    }
+
+    /// A kube configuration with a fresh token, for callers that build their own client
+    /// (through [`kube_client`], which settles the TLS provider). Its token is fixed: such
+    /// a client stops working once the token is 15 minutes old.
+    pub async fn config(&self) -> Result<kube::Config, AwsError> {
+        let access = {
+            let cached = self.cached.lock().await;
+            cached.as_ref().map(|c| c.access.clone())
+        };
+        let access = match access {
+            Some(a) => a,
+            None => self.describe().await?,
+        };
+        kube_config(&access, self.token().await?)
+    }
+
+    /// A freshly signed bearer token.
+    pub async fn token(&self) -> Result<String, AwsError> {
+        self.signer.token().await
+    }
 
     /// DescribeCluster: endpoint and CA.
     async fn describe(&self) -> Result<ClusterAccess, AwsError> {
+        let cluster_name = &self.signer.cluster;
         let eks_error = |detail: String| AwsError::Eks {
-            cluster: self.cluster.clone(),
+            cluster: cluster_name.clone(),
             detail,
             transient: false,
         };
         let out = self
             .eks
             .describe_cluster()
-            .name(&self.cluster)
+            .name(cluster_name)
             .send()
             .await
             .map_err(|e| {
                 let fault = classify("eks:DescribeCluster", e);
                 AwsError::Eks {
-                    cluster: self.cluster.clone(),
+                    cluster: cluster_name.clone(),
                     detail: fault.message,
                     transient: fault.transient,
                 }
@@ -224,6 +261,13 @@ pub fn presign_token(
 
 /// A kube configuration for the cluster with `token`, without kube's default 429 retry.
 pub fn kube_config(access: &ClusterAccess, token: String) -> Result<kube::Config, AwsError> {
+    let mut config = cluster_config(access)?;
+    config.auth_info.token = Some(secrecy::SecretString::from(token));
+    Ok(config)
+}
+
+/// Endpoint and CA, no credentials, without kube's default 429 retry.
+fn cluster_config(access: &ClusterAccess) -> Result<kube::Config, AwsError> {
     let uri: http::Uri = access.endpoint.parse().map_err(|e| AwsError::Eks {
         cluster: access.endpoint.clone(),
         detail: format!("endpoint is not a URL: {e}"),
@@ -231,7 +275,6 @@ pub fn kube_config(access: &ClusterAccess, token: String) -> Result<kube::Config
     })?;
     let mut config = kube::Config::new(uri);
     config.root_cert = Some(access.ca_der.clone());
-    config.auth_info.token = Some(secrecy::SecretString::from(token));
     config.default_retry = false;
     Ok(config)
 }

@@ -3,7 +3,7 @@
 //! | file | job | core trait |
 //! |---|---|---|
 //! | [`config`] | environment, SDK loading with a bounded retry budget, credential check | |
-//! | [`eks`] | DescribeCluster + presigned STS token → a cached kube client | |
+//! | [`eks`] | DescribeCluster + presigned STS tokens → a cached kube client that re-signs them | |
 //! | [`fleet`] | terminate a node's instance in its cluster-owned Auto Scaling group | `Fleet` |
 //! | [`alarms`] | is the CloudWatch alarm still in ALARM? | `AlarmCheck` |
 //! | [`metrics`] | reflex's own metrics as Embedded Metric Format log lines | |

@@ -4,13 +4,18 @@
 //! The mapping is the contract the core relies on: 404 is "not found" (reads turn it into
 //! `Ok(None)`), 409 is a conflict, 429/403/422 (and any other 4xx) a refusal, and 5xx, a
 //! connection that failed or dropped, and a call that outlived its time limit are
-//! "unavailable", the transient kind a later retry of the alert may get past.
+//! "unavailable", the transient kind a later retry of the alert may get past. A 401 is a
+//! refusal of reflex's credentials: a client from [`crate::client_with_token`] has already
+//! re-signed its token and resent once when one reaches this file. A token that could not
+//! be signed is "unavailable" (the credentials provider may answer on a later try).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use kube::core::Status;
 use reflex_core::cluster::ClusterError;
+
+use crate::auth::TokenError;
 
 /// Why a [`crate::KubeCluster`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +52,8 @@ pub(crate) enum CallError {
     Transport(String),
     /// No answer within the time the call was given.
     TimedOut(Duration),
+    /// No bearer token could be signed, so nothing was sent.
+    Token(String),
 }
 
 impl CallError {
@@ -63,7 +70,7 @@ impl CallError {
     pub fn is_transient(&self) -> bool {
         match self {
             CallError::Api(status) => status.code >= 500,
-            CallError::Transport(_) | CallError::TimedOut(_) => true,
+            CallError::Transport(_) | CallError::TimedOut(_) | CallError::Token(_) => true,
         }
     }
 
@@ -71,6 +78,10 @@ impl CallError {
     /// numbers come as a cause of the eviction's 429).
     pub fn message(&self) -> String {
         match self {
+            CallError::Api(status) if status.code == 401 => format!(
+                "401 Unauthorized: the cluster refused reflex's credentials ({})",
+                status.message
+            ),
             CallError::Api(status) => {
                 let causes: Vec<&str> = status
                     .details
@@ -96,6 +107,7 @@ impl CallError {
                 }
             }
             CallError::Transport(e) => format!("no answer: {e}"),
+            CallError::Token(e) => format!("not sent: {e}"),
             CallError::TimedOut(after) => {
                 format!("no answer within {:.1} s", after.as_secs_f64())
             }
@@ -118,6 +130,7 @@ impl From<kube::Error> for CallError {
     fn from(e: kube::Error) -> Self {
         match e {
             kube::Error::Api(status) => CallError::Api(status),
+            kube::Error::Service(e) if e.is::<TokenError>() => CallError::Token(e.to_string()),
             other => CallError::Transport(chain(&other)),
         }
     }
@@ -182,5 +195,18 @@ mod tests {
         assert!(CallError::TimedOut(Duration::ZERO).is_transient());
         assert!(!api(429, "").is_transient());
         assert!(!api(409, "").is_transient());
+        assert!(!api(401, "Unauthorized").is_transient());
+    }
+
+    #[test]
+    fn a_401_says_the_credentials_were_refused() {
+        let e = api(401, "Unauthorized").into_cluster("PATCH node n1");
+        let ClusterError::Refused(message) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            message,
+            "PATCH node n1: 401 Unauthorized: the cluster refused reflex's credentials (m)"
+        );
     }
 }

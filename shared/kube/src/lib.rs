@@ -10,6 +10,7 @@
 //! | `actions/rollback.rs` | `rollback`: the `test`-guarded JSON patch, a conflict told as such |
 //! | `actions/drain.rs` | `replace_node`'s cluster part: cordon, parallel evictions, wait until gone |
 //! | `call.rs` | one API call: time limit, bounded resend, request builders |
+//! | `auth.rs` | a bearer token per request, re-signed before it expires and once after a 401 |
 //! | `error.rs` | HTTP statuses onto the core's `ClusterError` |
 //!
 //! Start at [`KubeCluster`] and `actions/mod.rs`, which maps each [`reflex_core::vocab::op::Op`]
@@ -33,6 +34,7 @@
 //! for deletes); the server validates and admits it and persists nothing.
 
 mod actions;
+mod auth;
 mod call;
 mod error;
 mod read;
@@ -43,6 +45,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+pub use auth::{BoxError, RefreshingToken, SignFuture, SignToken, TokenError, client_with_token};
 pub use error::KubeError;
 use reflex_core::vocab::op::PodRef;
 

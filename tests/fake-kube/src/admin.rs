@@ -8,16 +8,22 @@
 //! | `DELETE /_fake/faults` | removes every fault rule |
 //! | `GET /_fake/controllers` | `{"replace_pods":..,"advance_rollouts":..,"delay_ms":..}` |
 //! | `PUT /_fake/controllers` | changes the fields given, same shape |
+//! | `GET /_fake/tokens` | `{"max_age_ms":..,"distinct":..}` (`max_age_ms` null: no limit) |
+//! | `PUT /_fake/tokens` | `{"max_age_ms":N}` refuses tokens first seen over N ms ago; `null` lifts it |
+//! | `GET /_fake/kubelets` | `{"dead":[..]}`: nodes whose kubelet is stopped |
+//! | `PUT /_fake/kubelets` | `{"dead":[..]}`: exactly these stopped, the others revived |
 //! | `GET /_fake/objects` | every object, as a kubectl `List` |
 //! | `GET /_fake/healthz` | `{"ok":true}` once serving |
 //!
 //! Admin requests bypass the request log and the fault rules.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api;
 use crate::faults::FaultRule;
 use crate::server::Shared;
 use crate::snapshot;
@@ -34,6 +40,32 @@ struct ControllerChange {
     delay_ms: Option<u64>,
 }
 
+/// The body of `PUT /_fake/tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenChange {
+    /// Refuse tokens first seen longer ago than this; `null` accepts every token.
+    max_age_ms: Option<u64>,
+}
+
+fn token_settings(shared: &Shared) -> Value {
+    json!({
+        "max_age_ms": shared
+            .tokens
+            .max_age()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        "distinct": shared.tokens.distinct(),
+    })
+}
+
+/// The body of `PUT /_fake/kubelets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KubeletChange {
+    /// Nodes whose kubelet is stopped; every other node's runs.
+    dead: Vec<String>,
+}
+
 fn error(status: u16, message: impl std::fmt::Display) -> (u16, Value) {
     (status, json!({ "error": message.to_string() }))
 }
@@ -48,7 +80,7 @@ fn controller_settings(shared: &Shared) -> Value {
 }
 
 /// Serves one admin request; `path` is what follows `/_fake/`.
-pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+pub(crate) fn handle(shared: &Arc<Shared>, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
     match (method, path) {
         ("GET", "healthz") => (200, json!({ "ok": true })),
         ("GET", "requests") => (200, json!(shared.log.snapshot())),
@@ -79,6 +111,30 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                     .map_or(settings.delay, Duration::from_millis);
                 shared.controllers.set(settings);
                 (200, controller_settings(shared))
+            }
+            Err(e) => error(400, e),
+        },
+        ("GET", "tokens") => (200, token_settings(shared)),
+        ("PUT", "tokens") => match serde_json::from_slice::<TokenChange>(body) {
+            Ok(change) => {
+                shared
+                    .tokens
+                    .refuse_older_than(change.max_age_ms.map(Duration::from_millis));
+                (200, token_settings(shared))
+            }
+            Err(e) => error(400, e),
+        },
+        ("GET", "kubelets") => (200, json!({ "dead": shared.store().dead_kubelets() })),
+        ("PUT", "kubelets") => match serde_json::from_slice::<KubeletChange>(body) {
+            Ok(change) => {
+                let was = shared.store().dead_kubelets();
+                for node in was.iter().filter(|n| !change.dead.contains(n)) {
+                    api::set_kubelet_dead(shared, node, false);
+                }
+                for node in &change.dead {
+                    api::set_kubelet_dead(shared, node, true);
+                }
+                (200, json!({ "dead": shared.store().dead_kubelets() }))
             }
             Err(e) => error(400, e),
         },

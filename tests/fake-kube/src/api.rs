@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 use crate::controllers;
 use crate::eviction;
 use crate::patch::Patch;
-use crate::resources::{ApiPath, DEPLOYMENTS, PODS, ResourceType, parse_path};
+use crate::resources::{ApiPath, DEPLOYMENTS, NODES, PODS, ResourceType, parse_path};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::Shared;
 use crate::status::ApiError;
-use crate::store::{Store, meta, meta_mut, now};
+use crate::store::{Store, meta, meta_mut, seconds_from_now};
 
 /// A request as the API sees it.
 #[derive(Debug)]
@@ -55,13 +55,8 @@ pub(crate) enum Effect {
     DeploymentChanged { namespace: String, name: String },
 }
 
-/// Serves one API request.
-pub(crate) fn handle(shared: &Arc<Shared>, request: &ApiRequest<'_>) -> ApiResponse {
-    let mut effects = Vec::new();
-    let result = {
-        let mut store = shared.store();
-        dispatch(&mut store, request, &mut effects)
-    };
+/// Schedules the controllers' reactions to writes (with the store lock released).
+fn run_effects(shared: &Arc<Shared>, effects: Vec<Effect>) {
     for effect in effects {
         match effect {
             Effect::PodRemoved(pod) => controllers::pod_removed(shared, pod),
@@ -70,6 +65,29 @@ pub(crate) fn handle(shared: &Arc<Shared>, request: &ApiRequest<'_>) -> ApiRespo
             }
         }
     }
+}
+
+/// Marks `node`'s kubelet gone, or brings it back: a returning kubelet finishes the
+/// termination of its Terminating pods (they leave the store, and their owners react).
+pub(crate) fn set_kubelet_dead(shared: &Arc<Shared>, node: &str, dead: bool) {
+    let mut effects = Vec::new();
+    {
+        let mut store = shared.store();
+        if store.set_kubelet_dead(node, dead) && !dead {
+            finish_pods_of_node(&mut store, node, true, &mut effects);
+        }
+    }
+    run_effects(shared, effects);
+}
+
+/// Serves one API request.
+pub(crate) fn handle(shared: &Arc<Shared>, request: &ApiRequest<'_>) -> ApiResponse {
+    let mut effects = Vec::new();
+    let result = {
+        let mut store = shared.store();
+        dispatch(&mut store, request, &mut effects)
+    };
+    run_effects(shared, effects);
     match result {
         Ok((status, body)) => ApiResponse {
             status,
@@ -380,6 +398,12 @@ pub(crate) fn check_preconditions(
 
 /// Removes an object (a dry run only checks). Pods are answered with the object, marked
 /// as deleting, as the pod registry does; other kinds with a success `Status`.
+///
+/// A pod on a node whose kubelet is gone is not removed: a graceful delete only marks it
+/// Terminating (`deletionTimestamp` at the end of its grace period), as kube-apiserver
+/// does while it waits for a kubelet that never confirms. A force delete (grace 0) removes
+/// it; so does deleting its node (the pod garbage collector's part), or reviving the
+/// kubelet. A node's deletion removes every pod bound to it.
 pub(crate) fn remove_object(
     store: &mut Store,
     resource: &'static ResourceType,
@@ -394,13 +418,14 @@ pub(crate) fn remove_object(
         .cloned()
         .ok_or_else(|| ApiError::not_found(resource, name))?;
     check_preconditions(resource, name, &object, options)?;
-    if !dry_run {
-        store.remove(resource, namespace, name);
-        if std::ptr::eq(resource, &PODS) {
-            effects.push(Effect::PodRemoved(object.clone()));
+    let is_pod = std::ptr::eq(resource, &PODS);
+    if !is_pod {
+        if !dry_run {
+            store.remove(resource, namespace, name);
+            if std::ptr::eq(resource, &NODES) {
+                finish_pods_of_node(store, name, false, effects);
+            }
         }
-    }
-    if !std::ptr::eq(resource, &PODS) {
         let mut details =
             json!({ "name": name, "kind": resource.plural, "uid": meta(&object, "uid") });
         if !resource.group.is_empty() {
@@ -412,17 +437,65 @@ pub(crate) fn remove_object(
     }
     let grace = options
         .get("gracePeriodSeconds")
-        .cloned()
+        .and_then(Value::as_i64)
         .or_else(|| {
             object
                 .pointer("/spec/terminationGracePeriodSeconds")
-                .cloned()
+                .and_then(Value::as_i64)
         })
-        .unwrap_or(json!(30));
+        .unwrap_or(30)
+        .max(0);
+    let node = object
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let stays = store.kubelet_dead(node) && grace > 0;
+    if stays && object.pointer("/metadata/deletionTimestamp").is_some() {
+        // Already Terminating: a second graceful delete changes nothing.
+        return Ok(object);
+    }
     let metadata = meta_mut(&mut object);
-    metadata.insert("deletionTimestamp".into(), json!(now()));
-    metadata.insert("deletionGracePeriodSeconds".into(), grace);
+    metadata.insert("deletionTimestamp".into(), json!(seconds_from_now(grace)));
+    metadata.insert("deletionGracePeriodSeconds".into(), json!(grace));
+    if dry_run {
+        return Ok(object);
+    }
+    if stays {
+        let marked = store.update(&PODS, namespace, name, object, false)?;
+        // The ReplicaSet controller replaces a Terminating pod at once.
+        effects.push(Effect::PodRemoved(marked.clone()));
+        return Ok(marked);
+    }
+    if let Some(removed) = store.remove(&PODS, namespace, name) {
+        effects.push(Effect::PodRemoved(removed));
+    }
     Ok(object)
+}
+
+/// Removes every pod bound to `node` (gone or back), as the pod garbage collector and a
+/// returning kubelet do. With `terminating_only`, only pods already Terminating.
+pub(crate) fn finish_pods_of_node(
+    store: &mut Store,
+    node: &str,
+    terminating_only: bool,
+    effects: &mut Vec<Effect>,
+) {
+    let bound: Vec<(Option<String>, String)> = store
+        .list(&PODS, None)
+        .filter(|p| p.pointer("/spec/nodeName").and_then(Value::as_str) == Some(node))
+        .filter(|p| !terminating_only || p.pointer("/metadata/deletionTimestamp").is_some())
+        .filter_map(|p| {
+            Some((
+                meta(p, "namespace").map(str::to_owned),
+                meta(p, "name")?.to_owned(),
+            ))
+        })
+        .collect();
+    for (namespace, name) in bound {
+        if let Some(removed) = store.remove(&PODS, namespace.as_deref(), &name) {
+            effects.push(Effect::PodRemoved(removed));
+        }
+    }
 }
 
 fn delete(

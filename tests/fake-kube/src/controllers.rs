@@ -1,9 +1,9 @@
 //! The two controller loops a remediation waits on, reduced to one step each.
 //!
 //! - Pod replacement: when a pod owned by a ReplicaSet, StatefulSet or DaemonSet is deleted
-//!   or evicted, its owner brings a Ready replacement (a ReplicaSet only while it is below
-//!   `spec.replicas`; a StatefulSet pod comes back under the same name; a DaemonSet pod on
-//!   the same node). Other pods go to a Ready, schedulable node, or stay Pending if none is.
+//!   or evicted, its owner brings a Ready replacement (a ReplicaSet only while its pods
+//!   that are not Terminating are below `spec.replicas`; a StatefulSet pod comes back under
+//!   the same name once the old one is gone; a DaemonSet pod on the same node). Other pods go to a Ready, schedulable node, or stay Pending if none is.
 //! - Rollout: when a Deployment's spec changes, the deployment controller's result is
 //!   written at once: the ReplicaSet whose template matches (an old one on a rollback, or a
 //!   new `<name>-<pod-template-hash>`) becomes the newest revision with all the replicas,
@@ -344,7 +344,11 @@ pub(crate) fn replace_pod(store: &mut Store, old: &Value) {
                 .pointer("/spec/replicas")
                 .and_then(Value::as_u64)
                 .unwrap_or(1);
-            if pods_owned_by(store, &owner).count() as u64 >= desired {
+            // A Terminating pod is no longer one of the replicas.
+            let active = pods_owned_by(store, &owner)
+                .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+                .count();
+            if active as u64 >= desired {
                 return;
             }
             (

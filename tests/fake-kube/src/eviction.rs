@@ -4,8 +4,8 @@
 //! A budget with `status.disruptionsAllowed` 0 refuses with `429 TooManyRequests` and a
 //! `DisruptionBudget` cause; otherwise the budget is decremented (and the pod recorded in
 //! `status.disruptedPods`) and the pod deleted, answered `201` with a success `Status`.
-//! Pods that cannot count against a budget (not running, or not Ready while the budget is
-//! healthy) are deleted without touching it. Nobody recomputes budgets afterwards: the
+//! Pods that cannot count against a budget (not running, already Terminating, or not Ready
+//! while the budget is healthy) are deleted without touching it. Nobody recomputes budgets afterwards: the
 //! disruption controller is not simulated, so every eviction spends budget until a test
 //! resets it.
 
@@ -126,7 +126,10 @@ pub(crate) fn evict(
         .pointer("/status/phase")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !matches!(phase, "Succeeded" | "Failed" | "Pending") {
+    // Like kube-apiserver's `canIgnorePDB`: a pod that is not running, or already
+    // Terminating, has caused its disruption already.
+    let terminating = pod.pointer("/metadata/deletionTimestamp").is_some();
+    if !terminating && !matches!(phase, "Succeeded" | "Failed" | "Pending") {
         let budgets = budgets_for(store, &pod);
         if budgets.len() > 1 {
             return Err(ApiError::internal(

@@ -9,17 +9,21 @@
 //! bodies: `resourceVersion` conflicts, merge and JSON patches, the eviction subresource
 //! with PodDisruptionBudget accounting, `dryRun=All`, deletes with preconditions, label and
 //! field selectors, 404s. It has no watch, no admission, no schema validation and no
-//! garbage collection. Two controller steps (replacing a deleted pod, completing a
-//! rollout) stand in for kube-controller-manager, and fault rules stand in for a bad day.
+//! garbage collection. Authentication is one optional rule: tokens older than a maximum
+//! age (counted from the first request that carried them) are refused. A node's kubelet
+//! can be stopped: its pods then stay Terminating after a delete, as on a dead node. Two
+//! controller steps (replacing a deleted pod, completing a rollout) stand in for
+//! kube-controller-manager, and fault rules stand in for a bad day.
 //!
 //! | file | job |
 //! |---|---|
-//! | `server.rs` | accept loop; per request: log, faults, then the API or admin endpoint |
+//! | `server.rs` | accept loop; per request: log, token check, faults, then the API or admin endpoint |
 //! | `api.rs` | verbs: get, list, create, patch, replace, delete |
 //! | `eviction.rs` | the eviction subresource and budgets |
 //! | `store.rs` | objects, resourceVersion/uid/generation bookkeeping |
 //! | `patch.rs`, `selector.rs` | patch types; label and field selectors |
 //! | `controllers.rs` | pod replacement and rollout steps |
+//! | `tokens.rs` | bearer tokens seen, and refusing ones older than a maximum age |
 //! | `faults.rs`, `requests.rs`, `admin.rs` | test controls |
 //!
 //! ```no_run
@@ -52,6 +56,7 @@ mod server;
 mod snapshot;
 mod status;
 mod store;
+mod tokens;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -65,6 +70,7 @@ pub use controllers::{ControllerSettings, Controllers};
 pub use error::Error;
 pub use faults::{Fault, FaultRule, Faults, Route};
 pub use requests::RecordedRequest;
+pub use tokens::Tokens;
 
 use server::Shared;
 use store::meta;
@@ -188,6 +194,30 @@ impl FakeKube {
     /// The fault rules.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
+    }
+
+    /// The bearer-token bookkeeping: distinct tokens seen, and a maximum token age past
+    /// which requests are answered `401` (see [`Tokens::refuse_older_than`]).
+    pub fn tokens(&self) -> &Tokens {
+        &self.shared.tokens
+    }
+
+    /// Stops `node`'s kubelet: from now on its pods stay Terminating once deleted or
+    /// evicted (with `metadata.deletionTimestamp` set), until they are force-deleted, the
+    /// node object is deleted, or the kubelet is revived. (The node's Ready condition is
+    /// the test's to set; a real node controller marks it Unknown after 40 s.)
+    pub fn kill_kubelet(&self, node: &str) {
+        api::set_kubelet_dead(&self.shared, node, true);
+    }
+
+    /// Brings `node`'s kubelet back: its Terminating pods are removed.
+    pub fn revive_kubelet(&self, node: &str) {
+        api::set_kubelet_dead(&self.shared, node, false);
+    }
+
+    /// The nodes whose kubelet is stopped.
+    pub fn dead_kubelets(&self) -> Vec<String> {
+        self.shared.store().dead_kubelets()
     }
 
     /// The controller switches.

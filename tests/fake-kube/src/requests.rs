@@ -24,6 +24,9 @@ pub struct RecordedRequest {
     pub body: String,
     /// Status answered; `None` while in flight or when the connection was dropped.
     pub status: Option<u16>,
+    /// Which distinct bearer token the request carried: 1 for the first token the server
+    /// saw, 2 for the next, ...; `None` without one.
+    pub bearer: Option<u64>,
 }
 
 impl RecordedRequest {

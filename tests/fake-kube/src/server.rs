@@ -1,5 +1,6 @@
 //! The HTTP side: the accept loop, and the per-request path through the request log, the
-//! fault rules and then the API (or the admin endpoint under `/_fake/`).
+//! bearer-token check, the fault rules and then the API (or the admin endpoint under
+//! `/_fake/`).
 //!
 //! Plain HTTP/1.1 on hyper, one task per connection. A dropped connection is produced by
 //! failing the service future, which makes hyper close the socket without writing a
@@ -9,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -25,12 +26,14 @@ use crate::faults::{Fault, Faults};
 use crate::requests::{RecordedRequest, RequestLog};
 use crate::status::ApiError;
 use crate::store::Store;
+use crate::tokens::Tokens;
 
 /// State shared by the connection tasks, controller tasks and the test's handle.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     store: Mutex<Store>,
     pub faults: Faults,
+    pub tokens: Tokens,
     pub log: RequestLog,
     pub controllers: Controllers,
 }
@@ -111,12 +114,20 @@ async fn respond(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let method = parts.method.as_str().to_owned();
+    let authorization = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
 
     if let Some(admin_path) = path.strip_prefix("/_fake/") {
         let (status, body) = admin::handle(&shared, &method, admin_path, &body);
         return Ok(json_response(status, body.to_string(), None));
     }
 
+    // Authentication comes first, as in kube-apiserver: a refused token reaches neither
+    // the fault rules nor the API.
+    let token = shared.tokens.check(authorization.as_deref());
     let seq = shared.log.arrived(RecordedRequest {
         seq: 0,
         method: method.clone(),
@@ -125,7 +136,13 @@ async fn respond(
         content_type: content_type.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
         status: None,
+        bearer: token.ordinal,
     });
+    if token.refused {
+        let error = ApiError::unauthorized();
+        shared.log.answered(seq, Some(error.code));
+        return Ok(json_response(error.code, error.body().to_string(), None));
+    }
     let decision = shared.faults.decide(&method, &path);
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;

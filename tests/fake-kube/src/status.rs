@@ -147,6 +147,11 @@ impl ApiError {
         .with_details(json!({ "causes": [{ "reason": "DisruptionBudget", "message": cause }] }))
     }
 
+    /// `401 Unauthorized`: a missing, unknown or expired token (kube-apiserver says no more).
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized", "Unauthorized")
+    }
+
     /// `500 InternalError`.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
@@ -180,6 +185,7 @@ impl ApiError {
                 "the server reported a conflict (injected fault)",
             ),
             404 => Self::no_such_path(),
+            401 => Self::unauthorized(),
             c if c >= 500 => Self::internal("Internal error occurred: injected fault"),
             c => Self::new(c, "BadRequest", "injected fault"),
         }

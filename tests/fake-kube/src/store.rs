@@ -7,7 +7,7 @@
 //! current one. API semantics that differ per verb (status handling, dry-run answers)
 //! live in the handlers; this file only guarantees the invariants every write shares.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -24,6 +24,8 @@ pub(crate) struct Store {
     resource_version: u64,
     /// Feeds uids and generated name suffixes; deterministic so test runs repeat.
     sequence: u64,
+    /// Nodes whose kubelet is gone: their pods stay Terminating once deleted.
+    dead_kubelets: BTreeSet<String>,
 }
 
 /// A string field of `metadata`.
@@ -45,7 +47,14 @@ pub(crate) fn meta_mut(object: &mut Value) -> &mut serde_json::Map<String, Value
 
 /// The current time in the apiserver's RFC 3339 form.
 pub(crate) fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    seconds_from_now(0)
+}
+
+/// `seconds` from now (negative: ago), in the same format as [`now`].
+pub(crate) fn seconds_from_now(seconds: i64) -> String {
+    (chrono::Utc::now() + chrono::TimeDelta::seconds(seconds))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// SplitMix64: spreads a counter into well-mixed bits for uids and suffixes.
@@ -67,6 +76,25 @@ pub(crate) fn safe_encode(text: &str) -> String {
 }
 
 impl Store {
+    /// Whether `node`'s kubelet is gone (see `kubelets` in `api.rs`).
+    pub fn kubelet_dead(&self, node: &str) -> bool {
+        self.dead_kubelets.contains(node)
+    }
+
+    /// The nodes whose kubelet is gone.
+    pub fn dead_kubelets(&self) -> Vec<String> {
+        self.dead_kubelets.iter().cloned().collect()
+    }
+
+    /// Marks `node`'s kubelet gone or back; returns whether that changed anything.
+    pub fn set_kubelet_dead(&mut self, node: &str, dead: bool) -> bool {
+        if dead {
+            self.dead_kubelets.insert(node.to_owned())
+        } else {
+            self.dead_kubelets.remove(node)
+        }
+    }
+
     fn key(resource: &ResourceType, namespace: Option<&str>, name: &str) -> Key {
         let namespace = if resource.namespaced {
             namespace.unwrap_or("default")

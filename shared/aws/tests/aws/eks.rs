@@ -1,12 +1,17 @@
 //! EKS access against moto: DescribeCluster failures are clear errors, and the token is
-//! signed with the session's credentials. (moto's clusters carry a random string as CA
-//! data, so the happy path to a kube client is covered by the unit tests in `eks.rs`.)
+//! signed with the session's credentials; against the fake API server, the client re-signs
+//! a token the cluster refuses as expired. (moto's clusters carry a random string as CA
+//! data, so the way from DescribeCluster to a kube client is covered by the unit tests in
+//! `eks.rs`.)
+
+use std::time::Duration;
 
 use aws_sdk_eks::types::VpcConfigRequest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reflex_aws::eks::{ClusterAccess, ca_der_from_base64_pem, kube_client, kube_config};
 use reflex_aws::{AwsError, EksAuth};
+use reflex_fake_kube::FakeKube;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A self-signed CA (public certificate only), as DescribeCluster would return it.
@@ -121,4 +126,50 @@ async fn kube_client_sends_the_eks_token_as_a_bearer_token() {
     assert!(request.starts_with("get /version"), "{request}");
     let expected = format!("authorization: bearer {}", token.to_ascii_lowercase());
     assert!(request.contains(&expected), "{request}");
+}
+
+#[tokio::test]
+async fn a_token_the_cluster_refuses_as_expired_is_re_signed_and_the_request_resent() {
+    let fake = FakeKube::start(include_bytes!("../../../../events/cluster/voting-app.json"))
+        .await
+        .expect("fake API server");
+    // Tokens are signed to the second: past a second, a re-signed token is a new one.
+    fake.tokens()
+        .refuse_older_than(Some(Duration::from_millis(1200)));
+    let aws = crate::moto_aws().await;
+    let ca = base64::engine::general_purpose::STANDARD.encode(CA_PEM);
+    let access = ClusterAccess {
+        endpoint: fake.url(),
+        ca_der: ca_der_from_base64_pem(&ca).expect("CA"),
+    };
+    // Kept for an hour: only the 401 can make this client sign again.
+    let client = EksAuth::new(&aws)
+        .with_refresh_after(Duration::from_secs(3600))
+        .client_for(&access)
+        .expect("client");
+
+    client
+        .apiserver_version()
+        .await
+        .expect("first token accepted");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let version = client
+        .apiserver_version()
+        .await
+        .expect("answered after re-signing");
+
+    assert!(version.git_version.starts_with("v1."), "{version:?}");
+    let seen: Vec<(Option<u64>, Option<u16>)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.bearer, r.status))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some(1), Some(200)),
+            (Some(1), Some(401)),
+            (Some(2), Some(200))
+        ]
+    );
 }

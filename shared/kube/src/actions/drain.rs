@@ -10,21 +10,34 @@
 //! the server has said the eviction would be refused now, and waiting on a budget that a
 //! dry run never spends would only stall the run.
 //!
+//! The wait for evicted pods ends when each is gone (404) or replaced (a new uid under its
+//! name), with one exception, kubectl's `--skip-wait-for-delete-timeout`: a pod on a
+//! NotReady node (or a node that no longer exists) whose `deletionTimestamp` (the end of
+//! its own termination grace period) passed more than the policy's `terminating_grace` ago
+//! counts as gone. A dead kubelet never confirms a deletion, so such a pod would otherwise
+//! stay Terminating forever and the node would never be replaced. The node is read only
+//! for such overdue pods, and a pod on a Ready node is always waited for: its kubelet is
+//! alive and will finish the deletion, or something else (a finalizer) holds it.
+//!
 //! The eviction request is built here rather than with kube's `Request::evict`, which
 //! writes the body's options under `delete_options`, a key the API server ignores
 //! (`deleteOptions`): preconditions and `dryRun` would be silently dropped.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream;
 use k8s_openapi::api::core::v1::{Node as NodeType, Pod as PodType};
 use kube::api::Patch;
 use kube::core::Request;
 use reflex_core::cluster::{Actuator, ClusterError, Submit};
-use reflex_core::objects::Pod;
+use reflex_core::duration::Span;
+use reflex_core::objects::{Node, Pod};
 use reflex_core::vocab::annotations::CORDON_ANNOTATION;
 use reflex_core::vocab::op::{Op, PodRef};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -33,6 +46,34 @@ use crate::actions::rollout::patch_params;
 use crate::call::{Deadline, Resend, backoff, build_error, secs};
 use crate::error::CallError;
 use crate::read::collection;
+
+/// The part of a pod the wait for evicted pods reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Waited {
+    metadata: WaitedMeta,
+    spec: WaitedSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct WaitedMeta {
+    uid: Option<String>,
+    deletion_timestamp: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct WaitedSpec {
+    node_name: Option<String>,
+}
+
+/// A pod counted gone while still Terminating on a NotReady node.
+#[derive(Debug)]
+struct Abandoned {
+    pod: PodRef,
+    node: String,
+}
 
 /// `POST .../pods/{name}/eviction` with the pod's uid as precondition.
 fn eviction_request(
@@ -187,13 +228,16 @@ impl KubeCluster {
             .await
     }
 
-    /// Polls each evicted pod until it is gone (404, or a new pod under its name).
+    /// Polls each evicted pod until it is gone (404, or a new pod under its name), or
+    /// counted gone: Terminating on a NotReady node for `terminating_grace` past its
+    /// deletion time (see the module docs).
     pub(crate) async fn wait_pods_gone(
         &self,
         pods: &[PodRef],
         timeout: Duration,
+        terminating_grace: Span,
     ) -> Result<String, ClusterError> {
-        let result = self.wait_gone(pods, timeout).await;
+        let result = self.wait_gone(pods, timeout, terminating_grace).await;
         let mut memo = self.memo();
         for p in pods {
             memo.evicted.remove(p);
@@ -201,10 +245,16 @@ impl KubeCluster {
         result
     }
 
-    async fn wait_gone(&self, pods: &[PodRef], timeout: Duration) -> Result<String, ClusterError> {
+    async fn wait_gone(
+        &self,
+        pods: &[PodRef],
+        timeout: Duration,
+        terminating_grace: Span,
+    ) -> Result<String, ClusterError> {
         let started = Instant::now();
         let deadline = Deadline::after(timeout);
         let mut left: Vec<PodRef> = pods.to_vec();
+        let mut abandoned: Vec<Abandoned> = Vec::new();
         let mut last_error = None;
         loop {
             let reads: Vec<_> = left
@@ -213,24 +263,34 @@ impl KubeCluster {
                     let deadline = &deadline;
                     async move {
                         let path = collection::<PodType>(Some(&p.namespace));
-                        let read = self.get::<Pod>(&path, &p.name, deadline).await;
+                        let read = self.get::<Waited>(&path, &p.name, deadline).await;
                         (p, read)
                     }
                 })
                 .collect();
-            let reads: Vec<(PodRef, Result<Option<Pod>, CallError>)> = stream::iter(reads)
+            let reads: Vec<(PodRef, Result<Option<Waited>, CallError>)> = stream::iter(reads)
                 .buffer_unordered(self.settings.eviction_concurrency.max(1))
                 .collect()
                 .await;
             left = Vec::new();
+            // Pods Terminating past the grace, by node: gone if their node is NotReady.
+            let mut overdue: BTreeMap<String, Vec<PodRef>> = BTreeMap::new();
+            let now = Utc::now();
             for (p, read) in reads {
                 match read {
                     Ok(None) => {}
                     Ok(Some(found)) => {
                         let evicted = self.memo().evicted.get(&p).cloned();
-                        let replaced = evicted.is_some() && found.metadata.uid != evicted;
-                        if !replaced {
-                            left.push(p);
+                        if evicted.is_some() && found.metadata.uid != evicted {
+                            continue; // replaced
+                        }
+                        match (found.metadata.deletion_timestamp, found.spec.node_name) {
+                            (Some(deletion), Some(node))
+                                if now - deletion > terminating_grace.to_chrono() =>
+                            {
+                                overdue.entry(node).or_default().push(p);
+                            }
+                            _ => left.push(p),
                         }
                     }
                     Err(e) if e.is_transient() => {
@@ -240,12 +300,30 @@ impl KubeCluster {
                     Err(e) => return Err(e.into_cluster(&format!("GET pod {p}"))),
                 }
             }
+            for (node, waiting) in overdue {
+                match self.node_not_ready(&node, &deadline).await {
+                    Ok(true) => abandoned.extend(waiting.into_iter().map(|pod| Abandoned {
+                        pod,
+                        node: node.clone(),
+                    })),
+                    Ok(false) => left.extend(waiting),
+                    Err(e) if e.is_transient() => {
+                        last_error = Some(e.message());
+                        left.extend(waiting);
+                    }
+                    Err(e) => return Err(e.into_cluster(&format!("GET node {node}"))),
+                }
+            }
             if left.is_empty() {
-                return Ok(format!(
+                let mut done = format!(
                     "{} evicted pod(s) gone after {}",
                     pods.len(),
                     secs(started.elapsed())
-                ));
+                );
+                if !abandoned.is_empty() {
+                    done.push_str(&abandoned_note(&abandoned, terminating_grace));
+                }
+                return Ok(done);
             }
             if !deadline.sleep(self.settings.poll_interval).await {
                 left.sort();
@@ -269,4 +347,33 @@ impl KubeCluster {
             }
         }
     }
+
+    /// Whether `node` is NotReady, or gone: its kubelet will not finish a deletion.
+    async fn node_not_ready(&self, node: &str, deadline: &Deadline) -> Result<bool, CallError> {
+        let found: Option<Node> = self
+            .get(&collection::<NodeType>(None), node, deadline)
+            .await?;
+        Ok(found.is_none_or(|n| !n.is_ready()))
+    }
+}
+
+/// "; 2 of them counted gone while still Terminating on NotReady node n1 (more than 1m
+/// past their deletion time): production/a, production/b".
+fn abandoned_note(abandoned: &[Abandoned], grace: Span) -> String {
+    let nodes: BTreeSet<&str> = abandoned.iter().map(|a| a.node.as_str()).collect();
+    let mut names: Vec<String> = abandoned.iter().map(|a| a.pod.to_string()).collect();
+    names.sort();
+    let more = names.len().saturating_sub(5);
+    names.truncate(5);
+    format!(
+        "; {} of them counted gone while still Terminating on NotReady node {} (more than {grace} past their deletion time; its kubelet does not answer): {}{}",
+        abandoned.len(),
+        nodes.into_iter().collect::<Vec<_>>().join(", "),
+        names.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }

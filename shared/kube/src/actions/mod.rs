@@ -67,8 +67,13 @@ impl Actuator for KubeCluster {
             }
             Op::Cordon { node, reason } => self.cordon(node, reason, submit).await,
             Op::Evict { pod, timeout } => self.evict(pod, timeout.to_std(), submit).await,
-            Op::WaitPodsGone { pods, timeout, .. } => {
-                self.wait_pods_gone(pods, timeout.to_std()).await
+            Op::WaitPodsGone {
+                pods,
+                timeout,
+                terminating_grace,
+            } => {
+                self.wait_pods_gone(pods, timeout.to_std(), *terminating_grace)
+                    .await
             }
             Op::Notify { .. } => Ok("recorded for on-call; no cluster call".to_owned()),
             Op::TerminateInstance { .. } | Op::Unresolved { .. } => Err(ClusterError::Unsupported(

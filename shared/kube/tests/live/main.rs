@@ -5,6 +5,8 @@
 //! - `restart_pod`: delete and replacement check, dry-run and execute, verify timeout.
 //! - `rollout`: rollout restart and the rollout check.
 //! - `rollback`: the `test`-guarded patch, and a stale resourceVersion as a conflict.
+//! - `credentials`: bearer tokens that expire during a drain, refused credentials.
+//! - `dead_node`: draining a node whose kubelet is gone: Terminating pods and the grace.
 //! - `drain`: node replacement: cordon, evictions, DaemonSet and bare pods, PDB timeout.
 //! - `faults`: 429 and 500 bursts, dropped connections, latency past the timeouts.
 //! - `scale`: a 100-pod drain, timed.
@@ -15,6 +17,8 @@
 
 mod common;
 
+mod credentials;
+mod dead_node;
 mod drain;
 mod faults;
 mod reads;

@@ -38,6 +38,12 @@ struct Args {
     /// Fault rule as JSON, e.g. '{"path_regex":"/eviction$","status":429,"times":2}'; repeatable.
     #[arg(long, value_name = "JSON")]
     fault: Vec<String>,
+    /// Answer 401 to requests whose bearer token was first seen more than MS ago.
+    #[arg(long, value_name = "MS")]
+    max_token_age_ms: Option<u64>,
+    /// Stop this node's kubelet: its pods stay Terminating once deleted; repeatable.
+    #[arg(long, value_name = "NODE")]
+    dead_kubelet: Vec<String>,
 }
 
 #[tokio::main]
@@ -61,6 +67,11 @@ async fn main() -> anyhow::Result<()> {
     };
     settings.delay = Duration::from_millis(args.controller_delay_ms);
     fake.controllers().set(settings);
+    fake.tokens()
+        .refuse_older_than(args.max_token_age_ms.map(Duration::from_millis));
+    for node in &args.dead_kubelet {
+        fake.kill_kubelet(node);
+    }
     for rule in rules {
         fake.faults().add(rule);
     }

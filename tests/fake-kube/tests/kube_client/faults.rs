@@ -111,3 +111,48 @@ async fn request_log_records_method_path_query_and_body() {
     fake.clear_requests();
     assert!(fake.requests().is_empty());
 }
+
+/// A client sending `token` as its bearer token.
+fn client_with_token(fake: &reflex_fake_kube::FakeKube, token: &str) -> kube::Client {
+    let mut config = Config::new(fake.url().parse().unwrap());
+    config.default_retry = false;
+    config.auth_info.token = Some(token.to_owned().into());
+    crate::common::build(config)
+}
+
+#[tokio::test]
+async fn a_token_first_seen_longer_ago_than_the_maximum_age_is_answered_401() {
+    let fake = start().await;
+    fake.tokens()
+        .refuse_older_than(Some(Duration::from_millis(300)));
+    let old: Api<Node> = Api::all(client_with_token(&fake, "token-a"));
+    assert!(old.get(NODE_1).await.is_ok(), "a young token is accepted");
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let kube::Error::Api(status) = old.get(NODE_1).await.unwrap_err() else {
+        panic!("not an API error")
+    };
+    assert_eq!((status.code, status.reason.as_str()), (401, "Unauthorized"));
+    let fresh: Api<Node> = Api::all(client_with_token(&fake, "token-b"));
+    assert!(fresh.get(NODE_1).await.is_ok(), "a new token is young");
+    let anonymous: Api<Node> = Api::all(client(&fake));
+    assert_eq!(
+        api_code(&anonymous.get(NODE_1).await.unwrap_err()),
+        Some(401)
+    );
+
+    let log = fake.requests();
+    let seen: Vec<(Option<u64>, Option<u16>)> = log.iter().map(|r| (r.bearer, r.status)).collect();
+    assert_eq!(
+        seen,
+        [
+            (Some(1), Some(200)),
+            (Some(1), Some(401)),
+            (Some(2), Some(200)),
+            (None, Some(401))
+        ]
+    );
+    assert_eq!(fake.tokens().distinct(), 2);
+    fake.tokens().refuse_older_than(None);
+    assert!(old.get(NODE_1).await.is_ok(), "no limit, no refusal");
+}

@@ -3,6 +3,7 @@
 //! - `reads`: get, list, selectors, 404s, kubeconfig loading.
 //! - `writes`: merge, strategic and JSON patches, replace, delete, resourceVersion conflicts.
 //! - `eviction`: the eviction subresource and PodDisruptionBudget 429s.
+//! - `dead_node`: a stopped kubelet's pods stay Terminating after a delete.
 //! - `dry_run`: `dryRun=All` answers without persisting.
 //! - `controllers`: pod replacement and rollout steps, on and off.
 //! - `faults`: injected statuses, latency, dropped connections, the request log.
@@ -15,6 +16,7 @@
 mod common;
 
 mod controllers;
+mod dead_node;
 mod dry_run;
 mod eviction;
 mod faults;

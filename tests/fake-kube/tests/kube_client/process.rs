@@ -85,6 +85,47 @@ async fn binary_prints_its_url_and_serves_with_admin_faults() {
         Some(503)
     );
 
+    // A maximum token age of 0 ms refuses the (token-less) client at once.
+    let admin_url = url.clone();
+    let tokens = tokio::task::spawn_blocking(move || {
+        admin(&admin_url, "PUT", "/_fake/tokens", r#"{"max_age_ms":0}"#)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        tokens,
+        (200, serde_json::json!({"max_age_ms": 0, "distinct": 0}))
+    );
+    assert_eq!(
+        api_code(&nodes.list(&ListParams::default()).await.unwrap_err()),
+        Some(401)
+    );
+
+    let admin_url = url.clone();
+    let kubelets = tokio::task::spawn_blocking(move || {
+        let node = "ip-10-0-1-10.eu-west-1.compute.internal";
+        let stopped = admin(
+            &admin_url,
+            "PUT",
+            "/_fake/kubelets",
+            &format!(r#"{{"dead":["{node}"]}}"#),
+        );
+        let revived = admin(&admin_url, "PUT", "/_fake/kubelets", r#"{"dead":[]}"#);
+        (stopped, revived)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        kubelets,
+        (
+            (
+                200,
+                serde_json::json!({"dead": ["ip-10-0-1-10.eu-west-1.compute.internal"]})
+            ),
+            (200, serde_json::json!({"dead": []}))
+        )
+    );
+
     let log = tokio::task::spawn_blocking(move || admin(&url, "GET", "/_fake/requests", "").1)
         .await
         .unwrap();
@@ -94,5 +135,5 @@ async fn binary_prints_its_url_and_serves_with_admin_faults() {
         .iter()
         .map(|r| &r["status"])
         .collect();
-    assert_eq!(statuses, [200, 503]);
+    assert_eq!(statuses, [200, 503, 401]);
 }

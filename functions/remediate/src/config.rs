@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use reflex_aws::AwsConfig;
-use reflex_core::audit::Mode;
 use reflex_core::policy::Policy;
+use reflex_core::vocab::verdict::Mode;
 
 /// Environment variable: `dry-run` (default) or `enforce`.
 pub const MODE_VAR: &str = "REFLEX_MODE";

@@ -25,10 +25,11 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use reflex_core::audit::{AuditRecord, Verdict};
+use reflex_core::audit::AuditRecord;
 use reflex_core::cluster::{Actuator, ClusterView, Fleet};
 use reflex_core::ledger::{AlarmCheck, Ledger, Notifier};
 use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline};
+use reflex_core::vocab::verdict::Verdict;
 use serde::Serialize;
 use serde_json::value::RawValue;
 

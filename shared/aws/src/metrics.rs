@@ -62,9 +62,9 @@ pub fn emit(record: &AuditRecord, latency: Option<Duration>) {
 #[cfg(test)]
 mod tests {
     use reflex_core::audit::ActionSummary;
-    use reflex_core::audit::{StepRecord, StepResult};
-    use reflex_core::cluster::{TargetKind, TargetRef};
-    use reflex_core::policy::ActionKind;
+    use reflex_core::vocab::action::ActionKind;
+    use reflex_core::vocab::target::{TargetKind, TargetRef};
+    use reflex_core::vocab::verdict::{StepRecord, StepResult};
     use reflex_core::{Mode, Verdict};
 
     use super::*;

@@ -22,9 +22,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use reflex_core::AuditRecord;
 use reflex_core::audit::rfc3339;
-use reflex_core::cluster::TargetRef;
 use reflex_core::history::History;
 use reflex_core::ledger::{Claim, Ledger, LedgerError};
+use reflex_core::vocab::target::TargetRef;
 
 use crate::config::Aws;
 use crate::error::classify;
@@ -393,7 +393,7 @@ impl Ledger for DynamoLedger {
 
 #[cfg(test)]
 mod tests {
-    use reflex_core::cluster::TargetKind;
+    use reflex_core::vocab::target::TargetKind;
 
     use super::*;
 

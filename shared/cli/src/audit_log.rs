@@ -14,9 +14,9 @@ use std::sync::Mutex;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use reflex_core::audit::AuditRecord;
-use reflex_core::cluster::TargetRef;
 use reflex_core::history::History;
 use reflex_core::ledger::{Claim, Ledger, LedgerError, MemoryLedger};
+use reflex_core::vocab::target::TargetRef;
 
 /// The run's ledger, optionally backed by a JSON-lines file.
 #[derive(Debug)]

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::ReplayArgs;
-use crate::replay::Cluster;
-use reflex_core::audit::{AuditRecord, Mode, StepResult};
+use crate::args::ReplayArgs;
+use crate::cluster::Cluster;
+use reflex_core::audit::AuditRecord;
+use reflex_core::vocab::verdict::{Mode, StepResult};
 
 /// The line before the blocks: what this run is.
 pub fn header(args: &ReplayArgs, mode: Mode, cluster: &Cluster) -> String {

@@ -3,38 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::Context;
 use chrono::Utc;
 use reflex_core::alert::{Delivery, Fnv64};
-use reflex_core::audit::{Mode, Verdict};
 use reflex_core::cluster::{Actuator, ClusterView, Fleet};
 use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline, Transient};
-use reflex_core::policy::Policy;
-use reflex_kube::KubeCluster;
+use reflex_core::vocab::verdict::{Mode, Verdict};
 use reflex_snapshot::Snapshot;
 
+use crate::args::{Format, ReplayArgs};
 use crate::audit_log::AuditLog;
-use crate::{Format, ReplayArgs, exit, live, render};
-
-fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
-    match path {
-        None => Ok(Policy::default_policy()),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read policy {}", path.display()))?;
-            Policy::from_yaml(&text).with_context(|| format!("policy {} refused", path.display()))
-        }
-    }
-}
-
-fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read cluster snapshot {}", path.display()))?;
-    Snapshot::from_json(&bytes)
-        .with_context(|| format!("cluster snapshot {} refused", path.display()))
-}
+use crate::cluster::Cluster;
+use crate::load::{load_policy, load_snapshot};
+use crate::{exit, live, render};
 
 /// A run id: distinct per invocation, short enough to read in record ids.
 fn run_id() -> String {
@@ -43,17 +25,6 @@ fn run_id() -> String {
     h.write(&nanos.to_le_bytes())
         .write(&std::process::id().to_le_bytes());
     format!("replay-{}", &h.hex()[..10])
-}
-
-/// The cluster a replay reads and acts on.
-#[derive(Debug)]
-pub enum Cluster {
-    /// None: plans come from the alert alone.
-    Unknown,
-    /// A snapshot file; with --execute, plans are simulated on an in-memory copy.
-    Snapshot(Snapshot),
-    /// A live cluster through a kubeconfig; dry runs are sent with `dryRun=All`.
-    Live(KubeCluster),
 }
 
 /// Runs the replay and returns the exit code.

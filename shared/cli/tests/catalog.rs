@@ -9,6 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{decision, event, replay_json, repo};
+use serde_json::Value;
 
 struct Row {
     file: String,
@@ -78,15 +79,11 @@ fn every_event_file_is_listed_in_the_catalog() {
     );
 }
 
-#[test]
-fn the_catalog_table_matches_what_reflex_does() {
-    let rows = table();
-    assert!(
-        rows.len() > 50,
-        "the catalog should list every sample event"
-    );
+/// Every catalog file replayed on its own against its snapshot: its table rows, and the
+/// records reflex printed.
+fn replay_catalog(rows: &[Row]) -> Vec<(Vec<&Row>, Vec<Value>)> {
+    let mut out = Vec::new();
     let mut i = 0;
-    let mut mismatches = Vec::new();
     while i < rows.len() {
         let (file, cluster) = (&rows[i].file, &rows[i].cluster);
         let group: Vec<&Row> = rows[i..]
@@ -101,6 +98,22 @@ fn the_catalog_table_matches_what_reflex_does() {
         }
         args.push(&path);
         let (_, records) = replay_json(&args);
+        i += group.len();
+        out.push((group, records));
+    }
+    out
+}
+
+#[test]
+fn the_catalog_table_matches_what_reflex_does() {
+    let rows = table();
+    assert!(
+        rows.len() > 50,
+        "the catalog should list every sample event"
+    );
+    let mut mismatches = Vec::new();
+    for (group, records) in replay_catalog(&rows) {
+        let file = &group[0].file;
         if records.len() != group.len() {
             mismatches.push(format!(
                 "{file}: {} records, {} rows",
@@ -118,11 +131,125 @@ fn the_catalog_table_matches_what_reflex_does() {
                 ));
             }
         }
-        i += group.len();
     }
     assert!(
         mismatches.is_empty(),
         "events/README.md disagrees with reflex:\n{}",
         mismatches.join("\n")
     );
+}
+
+/// The words reflex can say: every run of letters in the source of the crates that write
+/// reasons, and in the events and snapshots whose names and labels reasons quote.
+fn vocabulary() -> BTreeSet<String> {
+    fn collect(dir: &std::path::Path, words: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                collect(&path, words);
+            } else if path
+                .extension()
+                .is_some_and(|x| x == "rs" || x == "json" || x == "yaml")
+            {
+                words.extend(letter_runs(&std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let mut words = BTreeSet::new();
+    for dir in [
+        "shared/core/src",
+        "shared/core/policy",
+        "shared/cli/src",
+        "shared/snapshot/src",
+        "events",
+    ] {
+        collect(&repo().join(dir), &mut words);
+    }
+    words
+}
+
+fn letter_runs(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+/// What is wrong with a reason as a sentence, if anything: an empty clause, stray spacing
+/// or punctuation at a seam, or a word that reflex's source and data never contain (two
+/// words glued together where two parts of a reason were joined).
+fn sentence_faults(reason: &str, vocabulary: &BTreeSet<String>) -> Vec<String> {
+    let mut faults = Vec::new();
+    if reason.trim() != reason || reason.is_empty() {
+        faults.push("empty, or leading or trailing whitespace".to_owned());
+    }
+    if !reason.starts_with(|c: char| c.is_alphanumeric()) {
+        faults.push("does not start with a word".to_owned());
+    }
+    // An ellipsis ends an excerpt of the input; two dots are a seam.
+    let unellipsed = reason.replace("...", "\u{2026}");
+    for seam in ["  ", ";;", "; ;", " ;", " ,", ",,", "..", ";,", ",;"] {
+        if unellipsed.contains(seam) {
+            faults.push(format!("{seam:?} at a seam"));
+        }
+    }
+    if reason.ends_with([';', ',', ':']) {
+        faults.push("ends on a separator".to_owned());
+    }
+    if reason.split("; ").any(|clause| clause.trim().is_empty()) {
+        faults.push("an empty clause".to_owned());
+    }
+    // Ids, times and quantities (`replay-3f2a-0001`, `1h`) hold digits and are not words.
+    let words = reason
+        .split_whitespace()
+        .filter(|w| !w.contains(|c: char| c.is_ascii_digit()))
+        .flat_map(letter_runs);
+    for word in words {
+        if !vocabulary.contains(&word) {
+            faults.push(format!(
+                "{word:?} is not a word reflex uses (glued at a join?)"
+            ));
+        }
+    }
+    faults
+}
+
+#[test]
+fn every_reason_in_the_catalog_is_made_of_complete_sentences() {
+    let vocabulary = vocabulary();
+    let rows = table();
+    let mut bad = Vec::new();
+    let mut checked = 0;
+    for (group, records) in replay_catalog(&rows) {
+        for record in &records {
+            let reason = record["reason"].as_str().unwrap();
+            checked += 1;
+            let faults = sentence_faults(reason, &vocabulary);
+            if !faults.is_empty() {
+                bad.push(format!(
+                    "{}: {reason:?}: {}",
+                    group[0].file,
+                    faults.join("; ")
+                ));
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} reasons checked");
+    assert!(
+        bad.is_empty(),
+        "reasons that do not read as sentences:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_sentence_check_finds_words_glued_at_a_join() {
+    let vocabulary = vocabulary();
+    let glued = "newest revision 1 was created 49 days before the alert (more than 1h); so notify insteadtell on-call; no cluster change";
+    let faults = sentence_faults(glued, &vocabulary);
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert!(faults[0].contains("insteadtell"), "{faults:?}");
+    let joined = glued.replace("insteadtell", "instead; tell");
+    assert_eq!(sentence_faults(&joined, &vocabulary), Vec::<String>::new());
+    assert!(!sentence_faults("restart pod; ", &vocabulary).is_empty());
+    assert!(!sentence_faults("restart pod;; notify", &vocabulary).is_empty());
 }

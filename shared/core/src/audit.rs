@@ -3,101 +3,13 @@
 //! The key names and verdict names are a contract relied on by users' queries and tooling;
 //! the serde attributes below are that contract, and `tests` pin it.
 
-use std::fmt;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, Labels, Source};
-use crate::cluster::TargetRef;
-use crate::policy::{ActionKind, FailureClass};
-
-/// What happened to an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// The action was performed and verified.
-    Executed,
-    /// Dry run: the action passed every guardrail and is recorded, not performed.
-    Planned,
-    /// A guardrail refused the action.
-    Suppressed,
-    /// No policy rule matched the alert.
-    NoMatch,
-    /// Nothing to do: resolved, insufficient data, or the target no longer exists.
-    Ignored,
-    /// The input could not be decoded or named an invalid target.
-    Rejected,
-    /// The action or its verification failed.
-    Failed,
-}
-
-impl Verdict {
-    /// The contract name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Executed => "executed",
-            Verdict::Planned => "planned",
-            Verdict::Suppressed => "suppressed",
-            Verdict::NoMatch => "no_match",
-            Verdict::Ignored => "ignored",
-            Verdict::Rejected => "rejected",
-            Verdict::Failed => "failed",
-        }
-    }
-
-    /// Whether the verdict stands for an action that counts against cooldown and budget.
-    pub fn counts_as_action(self) -> bool {
-        matches!(self, Verdict::Executed | Verdict::Planned | Verdict::Failed)
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Whether reflex acts or only records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Mode {
-    /// Record the plan; against a live cluster also send it with `dryRun=All`.
-    #[serde(rename = "dry-run")]
-    DryRun,
-    /// Perform the plan and verify the result.
-    #[serde(rename = "enforce")]
-    Enforce,
-}
-
-impl Mode {
-    /// The contract name (`dry-run` / `enforce`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::DryRun => "dry-run",
-            Mode::Enforce => "enforce",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "dry-run" => Ok(Mode::DryRun),
-            "enforce" => Ok(Mode::Enforce),
-            other => Err(format!(
-                "unknown mode {other:?}: expected dry-run or enforce"
-            )),
-        }
-    }
-}
+use crate::vocab::action::{ActionKind, FailureClass};
+use crate::vocab::target::TargetRef;
+use crate::vocab::verdict::{Mode, StepRecord, Verdict};
 
 /// `alert` in the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,36 +34,6 @@ pub struct ActionSummary {
     pub kind: ActionKind,
     /// The object acted on.
     pub target: TargetRef,
-}
-
-/// What a step's call came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepResult {
-    /// Dry run: recorded, not sent.
-    Planned,
-    /// Sent with `dryRun=All` and accepted.
-    DryRun,
-    /// Performed.
-    Ok,
-    /// Failed; `detail` says why.
-    Failed,
-    /// Not reached because an earlier step failed.
-    Skipped,
-}
-
-/// One API call, planned or made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepRecord {
-    /// Operation name (`delete_pod`, `cordon`, `evict`, `terminate_instance`, ...).
-    pub op: String,
-    /// The concrete request, e.g. `DELETE /api/v1/namespaces/production/pods/vote-1`.
-    pub call: String,
-    /// Outcome.
-    pub result: StepResult,
-    /// Details: the answer, what blocked it, what it waits on.
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub detail: String,
 }
 
 /// One audit record (contract keys first; extra keys after).

@@ -7,11 +7,14 @@
 use chrono::{DateTime, Utc};
 
 use crate::alert::{Alert, AlertStatus};
-use crate::audit::Verdict;
-use crate::cluster::{Meta, Node, TargetRef};
+use crate::audit::rfc3339;
 use crate::history::History;
 use crate::ledger::Claim;
-use crate::policy::{ActionKind, Guardrails};
+use crate::objects::{Meta, Node};
+use crate::policy::Guardrails;
+use crate::vocab::action::ActionKind;
+use crate::vocab::target::TargetRef;
+use crate::vocab::verdict::Verdict;
 
 /// A guardrail said no.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +89,7 @@ pub fn not_opted_out<'a>(objects: impl IntoIterator<Item = (String, &'a Meta)>) 
         if meta.opted_out() {
             return Err(Refusal::suppressed(format!(
                 "{what} is annotated {}=\"true\"",
-                crate::cluster::SKIP_ANNOTATION
+                crate::vocab::annotations::SKIP_ANNOTATION
             )));
         }
     }
@@ -138,49 +141,72 @@ pub fn within_budget(
 
 /// No node replacement while too many nodes are NotReady: that is a systemic fault (network,
 /// control plane, AZ), and replacing nodes would make it worse.
+///
+/// The cap is `max_not_ready_percent` of the nodes, rounded down, but never less than one
+/// node: on a cluster of fewer than five nodes 20% is less than a node, and a single sick
+/// node must still be replaceable there (EKS's node-repair keeps the same floor for small
+/// groups). Two NotReady nodes of five or fewer are always a systemic fault.
 pub fn not_systemic(nodes: &[Node], guardrails: &Guardrails) -> Check {
     if nodes.is_empty() {
         return Ok(());
     }
     let not_ready = nodes.iter().filter(|n| !n.is_ready()).count();
     let limit = guardrails.nodes.max_not_ready_percent as usize;
-    // Integer form of not_ready / total > limit%.
-    if not_ready * 100 > limit * nodes.len() {
+    let allowed = (nodes.len() * limit / 100).max(1);
+    if not_ready > allowed {
         Err(Refusal::suppressed(format!(
-            "{not_ready} of {} nodes are NotReady (more than {limit}%): a systemic fault, not a node fault",
-            nodes.len()
+            "{not_ready} of {} nodes are NotReady (more than {limit}%, and more than {allowed} node{}): a systemic fault, not a node fault",
+            nodes.len(),
+            if allowed == 1 { "" } else { "s" }
         )))
     } else {
         Ok(())
     }
 }
 
-/// At most `nodes.max_in_flight` replacements at once: nodes reflex has cordoned and that
-/// still exist, and replacements recorded within the in-flight window.
+/// At most `nodes.max_in_flight` replacements at once: other nodes reflex has cordoned
+/// within the in-flight window, and replacements of other nodes recorded within it.
+///
+/// The target itself never counts against the limit: when reflex cordoned it already (an
+/// earlier attempt whose drain did not finish), this replacement resumes that one. A node
+/// reflex cordoned longer ago than the window is not counted either, since its replacement
+/// has stopped, but it is not forgotten: the returned notes name it for on-call.
 pub fn replacement_slot_free(
     target: &str,
     nodes: &[Node],
     history: &History,
     now: DateTime<Utc>,
     guardrails: &Guardrails,
-) -> Check {
-    if let Some(node) = nodes
-        .iter()
-        .find(|n| n.metadata.name == target && n.replacement_in_flight())
-    {
-        return Err(Refusal::suppressed(format!(
-            "node {} is already cordoned by reflex for replacement",
-            node.metadata.name
-        )));
+) -> Result<Vec<String>, Refusal> {
+    let window = guardrails.nodes.in_flight_window;
+    let since = now - window.to_chrono();
+    let mut notes = Vec::new();
+    let mut in_flight: Vec<String> = Vec::new();
+    for node in nodes.iter().filter(|n| n.replacement_in_flight()) {
+        let name = &node.metadata.name;
+        let cordoned = node.reflex_cordoned_at();
+        let when = cordoned.map_or_else(|| "an unknown time".to_owned(), rfc3339);
+        if name == target {
+            notes.push(format!(
+                "resuming: reflex cordoned node {name} at {when} and its replacement did not finish; this one continues it"
+            ));
+        } else if cordoned.is_some_and(|at| at < since) {
+            notes.push(format!(
+                "node {name} has been cordoned by reflex since {when}, longer than the {window} in-flight window: its replacement stopped and it no longer counts as in flight; look at it"
+            ));
+        } else {
+            in_flight.push(name.clone());
+        }
     }
-    let mut in_flight: Vec<String> = nodes
-        .iter()
-        .filter(|n| n.replacement_in_flight())
-        .map(|n| n.metadata.name.clone())
-        .collect();
-    for prior in history.replacements_since(now - guardrails.nodes.in_flight_window.to_chrono()) {
-        if !in_flight.contains(&prior.target.name) {
-            in_flight.push(prior.target.name.clone());
+    for prior in history.replacements_since(since) {
+        let name = &prior.target.name;
+        let stale_cordon = nodes.iter().any(|n| {
+            n.metadata.name == *name
+                && n.replacement_in_flight()
+                && n.reflex_cordoned_at().is_some_and(|at| at < since)
+        });
+        if name != target && !stale_cordon && !in_flight.contains(name) {
+            in_flight.push(name.clone());
         }
     }
     if in_flight.len() >= guardrails.nodes.max_in_flight as usize {
@@ -190,15 +216,17 @@ pub fn replacement_slot_free(
             guardrails.nodes.max_in_flight
         )))
     } else {
-        Ok(())
+        Ok(notes)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{ActionSummary, AuditRecord, Mode};
-    use crate::cluster::{Condition, TargetKind};
+    use crate::audit::{ActionSummary, AuditRecord};
+    use crate::objects::Condition;
+    use crate::vocab::target::TargetKind;
+    use crate::vocab::verdict::Mode;
     use std::collections::BTreeMap;
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -246,9 +274,10 @@ mod tests {
         });
         if cordoned_by_reflex {
             n.spec.unschedulable = true;
-            n.metadata
-                .annotations
-                .insert(crate::cluster::CORDON_ANNOTATION.into(), "x".into());
+            n.metadata.annotations.insert(
+                crate::vocab::annotations::CORDON_ANNOTATION.into(),
+                "x".into(),
+            );
         }
         n
     }
@@ -287,9 +316,10 @@ mod tests {
     fn the_skip_annotation_on_any_object_suppresses() {
         let plain = Meta::default();
         let mut skipped = Meta::default();
-        skipped
-            .annotations
-            .insert(crate::cluster::SKIP_ANNOTATION.into(), "true".into());
+        skipped.annotations.insert(
+            crate::vocab::annotations::SKIP_ANNOTATION.into(),
+            "true".into(),
+        );
         assert!(not_opted_out([("pod".to_owned(), &plain)]).is_ok());
         let refusal = not_opted_out([
             ("pod".to_owned(), &plain),
@@ -359,7 +389,14 @@ mod tests {
         let three_one_down: Vec<Node> = (0..3)
             .map(|i| node(&format!("n{i}"), i != 0, false))
             .collect();
-        assert!(not_systemic(&three_one_down, &g).is_err());
+        assert!(
+            not_systemic(&three_one_down, &g).is_ok(),
+            "one NotReady node of a small cluster may always be replaced"
+        );
+        let three_two_down: Vec<Node> = (0..3)
+            .map(|i| node(&format!("n{i}"), i == 0, false))
+            .collect();
+        assert!(not_systemic(&three_two_down, &g).is_err());
     }
 
     #[test]
@@ -370,7 +407,8 @@ mod tests {
         assert!(replacement_slot_free("b", &calm, &History::new(), now, &g).is_ok());
         let cordoned = vec![node("a", true, true), node("b", false, false)];
         assert!(replacement_slot_free("b", &cordoned, &History::new(), now, &g).is_err());
-        assert!(replacement_slot_free("a", &cordoned, &History::new(), now, &g).is_err());
+        let resumed = replacement_slot_free("a", &cordoned, &History::new(), now, &g).unwrap();
+        assert!(resumed[0].starts_with("resuming"), "{resumed:?}");
         let mut history = History::new();
         acted(
             &mut history,

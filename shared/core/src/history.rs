@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::audit::AuditRecord;
-use crate::cluster::TargetRef;
-use crate::policy::ActionKind;
+use crate::vocab::action::ActionKind;
+use crate::vocab::target::TargetRef;
 
 /// One past action.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 
 use crate::alert::Alert;
 use crate::audit::AuditRecord;
-use crate::cluster::TargetRef;
 use crate::history::History;
+use crate::vocab::target::TargetRef;
 
 /// A failure of the state store or notifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,8 +144,8 @@ impl MemoryLedger {
             let mut m = ledger.lock();
             for record in records {
                 if let Some(instance) = &record.instance
-                    && record.verdict != crate::audit::Verdict::Failed
-                    && record.verdict != crate::audit::Verdict::Rejected
+                    && record.verdict != crate::vocab::verdict::Verdict::Failed
+                    && record.verdict != crate::vocab::verdict::Verdict::Rejected
                 {
                     m.claims
                         .entry(instance.clone())

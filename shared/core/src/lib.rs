@@ -4,12 +4,18 @@
 //! bytes ─decode→ [Alert] ─classify(policy)→ Decision ─resolve+guard(cluster, history)→ Plan ─execute→ Outcome → AuditRecord
 //! ```
 //!
-//! Start at [`decode::decode`], then [`policy::Policy::classify`], [`plan::resolve`] and
-//! [`guard`], and [`audit::AuditRecord`]. The one design choice to know: this crate does no
-//! I/O and depends on no Kubernetes client, AWS SDK or async runtime. What it must learn
-//! from the world (cluster objects, instance termination) it asks through the traits in
-//! [`cluster`]; adapters (the snapshot file, kube-rs, the AWS SDK) implement them. Those
-//! traits return futures, so the core is async-capable without owning an executor.
+//! Start at [`decode::decode`], then [`policy::Policy::classify`], [`plan::resolve`] (one
+//! file per action kind under `plan/`) and [`guard`], [`execute::run`] and
+//! [`audit::AuditRecord`]; [`pipeline`] writes the stages out in order. The one design
+//! choice to know: this crate does no I/O and depends on no Kubernetes client, AWS SDK or
+//! async runtime. What it must learn from the world (cluster objects, instance termination,
+//! the audit trail) it asks through the traits in [`cluster`] and [`ledger`]; adapters (the
+//! snapshot file, kube-rs, the AWS SDK) implement them. Those traits return futures, so the
+//! core is async-capable without owning an executor.
+//!
+//! Imports run one way, from the stages down to the words they share: [`vocab`] (targets,
+//! actions, ops, verdicts, annotation keys) and [`objects`] (the Kubernetes objects read)
+//! import no stage, and no two files import each other (`tests/layering.rs` checks it).
 
 pub mod alert;
 pub mod audit;
@@ -21,9 +27,12 @@ pub mod guard;
 pub mod history;
 pub mod ledger;
 pub mod names;
+pub mod objects;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod vocab;
 
 pub use alert::{Alert, AlertStatus, Labels, Shape, Source};
-pub use audit::{AuditRecord, Mode, Verdict};
+pub use audit::AuditRecord;
+pub use vocab::verdict::{Mode, Verdict};

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::alert::{Alert, Delivery, Fnv64, Source};
-use crate::audit::{ActionSummary, AuditRecord, Mode, Verdict};
+use crate::audit::{ActionSummary, AuditRecord};
 use crate::cluster::{Actuator, ClusterError, ClusterView, Fleet};
 use crate::decode;
 use crate::execute;
@@ -18,6 +18,7 @@ use crate::guard;
 use crate::ledger::{AlarmCheck, Ledger, LedgerError, Notifier};
 use crate::plan::{self, Inputs, Resolution};
 use crate::policy::Policy;
+use crate::vocab::verdict::{Mode, Verdict};
 
 /// The adapters a run uses.
 ///

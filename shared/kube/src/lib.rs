@@ -12,7 +12,7 @@
 //! | `call.rs` | one API call: time limit, bounded resend, request builders |
 //! | `error.rs` | HTTP statuses onto the core's `ClusterError` |
 //!
-//! Start at [`KubeCluster`] and `actions/mod.rs`, which maps each [`reflex_core::execute::Op`]
+//! Start at [`KubeCluster`] and `actions/mod.rs`, which maps each [`reflex_core::vocab::op::Op`]
 //! to its file.
 //!
 //! The one decision to know: **kube's own retry layer is off, and every call is bounded by
@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 pub use error::KubeError;
-use reflex_core::execute::PodRef;
+use reflex_core::vocab::op::PodRef;
 
 /// Timing of calls, waits and eviction retries.
 #[derive(Debug, Clone)]

@@ -8,10 +8,9 @@ use k8s_openapi::api::core::v1::{Namespace as NsType, Node as NodeType, Pod as P
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::api::ListParams;
-use reflex_core::cluster::{
-    ClusterError, ClusterView, Namespace, Node, Pdb, Pod, ReadResult, ReplicaSet, TargetKind,
-    Workload,
-};
+use reflex_core::cluster::{ClusterError, ClusterView, ReadResult};
+use reflex_core::objects::{Namespace, Node, Pdb, Pod, ReplicaSet, Workload};
+use reflex_core::vocab::target::TargetKind;
 
 use crate::KubeCluster;
 use crate::call::Deadline;

@@ -12,11 +12,13 @@ use std::collections::BTreeMap;
 use std::future::{Future, ready};
 use std::sync::{Mutex, MutexGuard};
 
-use reflex_core::cluster::{
-    Actuator, ClusterError, ClusterView, Fleet, Namespace, Node, OwnerRef, Pdb, Pod, ReadResult,
-    ReplicaSet, Submit, TargetKind, Workload,
-};
-use reflex_core::execute::{Op, PodRef, RESTARTED_AT_ANNOTATION};
+use reflex_core::cluster::{Actuator, ClusterError, ClusterView, Fleet, ReadResult, Submit};
+
+use reflex_core::objects::{Namespace, Node, OwnerRef, Pdb, Pod, ReplicaSet, Workload};
+
+use reflex_core::vocab::annotations::RESTARTED_AT_ANNOTATION;
+use reflex_core::vocab::op::{Op, PodRef};
+use reflex_core::vocab::target::TargetKind;
 use serde::Deserialize;
 
 /// Why a snapshot file could not be loaded.
@@ -361,7 +363,7 @@ impl State {
                 .map(|node| node.metadata.name.clone());
         }
         pod.status.phase = Some("Running".into());
-        pod.status.conditions = vec![reflex_core::cluster::Condition {
+        pod.status.conditions = vec![reflex_core::objects::Condition {
             kind: "Ready".into(),
             status: "True".into(),
             last_transition_time: None,
@@ -412,13 +414,20 @@ impl State {
     fn apply(&mut self, op: &Op, submit: Submit) -> Result<String, ClusterError> {
         let dry = submit == Submit::DryRun;
         match op {
-            Op::DeletePod { pod } => {
+            Op::DeletePod { pod, uid } => {
                 let k = key(&pod.namespace, &pod.name);
                 let current = self
                     .pods
                     .get(&k)
                     .cloned()
                     .ok_or_else(|| not_found(format!("pod {pod}")))?;
+                if let Some(planned) = uid
+                    && current.metadata.uid.as_ref() != Some(planned)
+                {
+                    return Err(ClusterError::Conflict(format!(
+                        "pod {pod} was recreated since the plan (planned uid {planned}): nothing deleted"
+                    )));
+                }
                 if dry {
                     return Ok("delete would be admitted".into());
                 }
@@ -524,7 +533,7 @@ impl State {
                 }
                 n.spec.unschedulable = true;
                 n.metadata.annotations.insert(
-                    reflex_core::cluster::CORDON_ANNOTATION.into(),
+                    reflex_core::vocab::annotations::CORDON_ANNOTATION.into(),
                     reason.clone(),
                 );
                 Ok("cordoned (simulated)".into())

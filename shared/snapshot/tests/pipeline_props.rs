@@ -10,11 +10,11 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use proptest::prelude::*;
-use reflex_core::audit::Mode;
 use reflex_core::ledger::MemoryLedger;
 use reflex_core::names::{self, NameRule};
 use reflex_core::pipeline::{Adapters, Clock, Ids, Pipeline};
 use reflex_core::policy::Policy;
+use reflex_core::vocab::verdict::Mode;
 use reflex_snapshot::Snapshot;
 use serde_json::json;
 
@@ -117,7 +117,7 @@ fn check(bytes: &[u8], execute: bool) {
         let r = &h.record;
         assert!(!r.reason.is_empty(), "every record says why: {r:?}");
         if let Some(action) = &r.action {
-            let rule = if action.target.kind == reflex_core::cluster::TargetKind::Node
+            let rule = if action.target.kind == reflex_core::vocab::target::TargetKind::Node
                 && action.target.name.starts_with("i-")
             {
                 names::validate_instance_id(&action.target.name)

@@ -16,10 +16,10 @@ mod lambda;
 mod outcomes;
 
 use chrono::{DateTime, Utc};
-use reflex_core::audit::Mode;
 use reflex_core::ledger::MemoryLedger;
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
+use reflex_core::vocab::verdict::Mode;
 use reflex_remediate::Deps;
 use reflex_snapshot::Snapshot;
 

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use reflex_core::audit::{Mode, Verdict};
 use reflex_core::ledger::MemoryLedger;
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
+use reflex_core::vocab::verdict::{Mode, Verdict};
 use reflex_kube::{KubeCluster, Settings};
 use reflex_remediate::{Deps, HandlerError, handle_bytes};
 

@@ -1,10 +1,11 @@
 //! On-call notifications: published to SNS, read back from a subscribed SQS queue.
 
 use reflex_aws::SnsNotifier;
-use reflex_core::audit::{ActionSummary, StepRecord, StepResult};
-use reflex_core::cluster::{TargetKind, TargetRef};
+use reflex_core::audit::ActionSummary;
 use reflex_core::ledger::Notifier;
-use reflex_core::policy::ActionKind;
+use reflex_core::vocab::action::ActionKind;
+use reflex_core::vocab::target::{TargetKind, TargetRef};
+use reflex_core::vocab::verdict::{StepRecord, StepResult};
 use reflex_core::{AuditRecord, Mode, Verdict};
 use serde_json::Value;
 

@@ -8,9 +8,9 @@ use aws_sdk_dynamodb::types::{
 use chrono::{Duration, Utc};
 use reflex_aws::{Aws, DynamoLedger};
 use reflex_core::audit::ActionSummary;
-use reflex_core::cluster::{TargetKind, TargetRef};
 use reflex_core::ledger::{Claim, Ledger};
-use reflex_core::policy::ActionKind;
+use reflex_core::vocab::action::ActionKind;
+use reflex_core::vocab::target::{TargetKind, TargetRef};
 use reflex_core::{AuditRecord, Mode, Verdict};
 
 use reflex_test_support::unique;

@@ -10,10 +10,10 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::ctx::{Ctx, Decoded};
 use super::detect::Top;
 use super::json::{self, Str, excerpt};
 use super::time::parse_timestamp;
-use super::{Ctx, Decoded};
 use crate::alert::{Alert, AlertStatus, Labels, Source, label_fingerprint};
 
 /// One alert of the group, as sent. Every field is optional on the wire so that a missing

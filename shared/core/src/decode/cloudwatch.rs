@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::ctx::{Ctx, Decoded};
 use super::detect::Top;
 use super::json::{self, Str, excerpt};
 use super::time::parse_timestamp;
-use super::{Ctx, Decoded};
 use crate::alert::{Alert, AlertStatus, Labels, Source};
 
 // ---- Classic SNS notification ------------------------------------------------------------

@@ -6,7 +6,8 @@
 //! Nothing here panics on any input: an unknown or broken payload becomes a [`Rejection`]
 //! that says which shape it looked like and which field failed.
 //!
-//! Files, one per job: `detect.rs` (the first pass), `sns.rs` (the SNS envelope, whose
+//! Files, one per job: `detect.rs` (the first pass), `ctx.rs` (where in the payload a
+//! decoder is, and the item and rejection types), `sns.rs` (the SNS envelope, whose
 //! `Message` is decoded again as a document of its own), `cloudwatch.rs` (alarm
 //! notifications, alarm actions, EventBridge events), `alertmanager.rs` (Alertmanager and
 //! Grafana webhooks), `time.rs` (the senders' timestamp spellings), `json.rs` (borrowed
@@ -19,39 +20,17 @@
 
 mod alertmanager;
 mod cloudwatch;
+mod ctx;
 mod detect;
 mod json;
 mod sns;
 mod time;
 
-use std::fmt;
+pub use ctx::{Decoded, Rejection};
 
-use serde::Serialize;
-
-use crate::alert::{Alert, Delivery, Shape, Source};
+use crate::alert::Shape;
+use ctx::{Ctx, Nesting, webhook_source};
 use detect::{Kind, Scan, Top};
-
-/// Why a payload, or one item of it, could not be decoded. Becomes a `rejected` audit record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rejection {
-    /// The shape the payload looked like (the outer one for an SNS message), if any.
-    pub shape: Option<Shape>,
-    /// A sentence naming the shape it looked like and the field that failed.
-    pub reason: String,
-    /// What is known of the delivery (SNS ids, position in the payload).
-    pub delivery: Delivery,
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
-
-impl std::error::Error for Rejection {}
-
-/// One decoded item: an alert, or the reason it could not be read.
-pub type Decoded = Result<Alert, Rejection>;
 
 /// Decodes a payload of any supported shape.
 ///
@@ -74,15 +53,12 @@ pub fn decode(bytes: &[u8]) -> Vec<Decoded> {
     out
 }
 
-/// Whether a document is the payload itself or an SNS `Message` (which may not be SNS again).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Nesting {
-    Outer,
-    InSns,
-}
-
 /// Decodes one JSON document (the payload, or an SNS message inside it) into `out`.
 fn document(bytes: &[u8], ctx: &Ctx, nesting: Nesting, out: &mut Vec<Decoded>) {
+    // An SNS envelope hands its message back here, as a document of its own.
+    let in_sns = |message: &[u8], ctx: &Ctx, out: &mut Vec<Decoded>| {
+        document(message, ctx, Nesting::InSns, out)
+    };
     match detect::scan(bytes) {
         Scan::Empty => out.push(ctx.reject("not JSON: empty input")),
         Scan::NotJson(e) => out.push(ctx.reject(format!("not JSON: {e}"))),
@@ -100,8 +76,8 @@ fn document(bytes: &[u8], ctx: &Ctx, nesting: Nesting, out: &mut Vec<Decoded>) {
                 return;
             };
             match kind {
-                Kind::SnsLambda => sns::lambda_event(&top, &ctx, out),
-                Kind::SnsHttp => sns::http_body(&top, &ctx, out),
+                Kind::SnsLambda => sns::lambda_event(&top, &ctx, &in_sns, out),
+                Kind::SnsHttp => sns::http_body(&top, &ctx, &in_sns, out),
                 Kind::AlarmAction => out.push(cloudwatch::alarm_action(&top, &ctx)),
                 Kind::EventBridge => out.push(cloudwatch::eventbridge(&top, &ctx)),
                 Kind::Webhook => alertmanager::webhook(&top, webhook_source(&top), &ctx, out),
@@ -139,14 +115,6 @@ fn document(bytes: &[u8], ctx: &Ctx, nesting: Nesting, out: &mut Vec<Decoded>) {
     }
 }
 
-fn webhook_source(top: &Top<'_>) -> Source {
-    if top.is_grafana() {
-        Source::Grafana
-    } else {
-        Source::Alertmanager
-    }
-}
-
 fn unrecognized(top: &Top<'_>) -> String {
     if top.key_count == 0 {
         "unrecognized payload: an empty JSON object".to_owned()
@@ -170,90 +138,6 @@ fn nested_sns(top: &Top<'_>) -> String {
         _ => Shape::SnsHttp.describe(),
     };
     format!("looked like {what} inside an SNS message, which no sender produces")
-}
-
-/// Where in the payload a decoder is: what a rejection or an alert's delivery must carry.
-#[derive(Debug, Clone, Default)]
-struct Ctx {
-    /// The outer shape, once known.
-    shape: Option<Shape>,
-    /// Delivery facts known so far (the index is set last, by [`decode`]).
-    delivery: Delivery,
-    /// Reason prefix: the shapes and fields entered so far, each followed by `": "`.
-    prefix: String,
-}
-
-impl Ctx {
-    /// The context inside a document of `kind`; `None` when SNS would nest in SNS.
-    fn entering(&self, top: &Top<'_>, kind: Kind, nesting: Nesting) -> Option<Ctx> {
-        let (shape, description) = match kind {
-            Kind::SnsLambda => (
-                Some(Shape::SnsLambda),
-                Shape::SnsLambda.describe().to_owned(),
-            ),
-            Kind::SnsHttp => (Some(Shape::SnsHttp), Shape::SnsHttp.describe().to_owned()),
-            Kind::AlarmAction => (
-                Some(Shape::AlarmAction),
-                Shape::AlarmAction.describe().to_owned(),
-            ),
-            Kind::EventBridge => (
-                Some(Shape::EventBridge),
-                Shape::EventBridge.describe().to_owned(),
-            ),
-            Kind::Webhook => {
-                let shape = match webhook_source(top) {
-                    Source::Grafana => Shape::GrafanaWebhook,
-                    _ => Shape::AlertmanagerWebhook,
-                };
-                let description = match top.version_text() {
-                    Some(v) => format!("{} (version {:?})", shape.describe(), v),
-                    None => shape.describe().to_owned(),
-                };
-                (Some(shape), description)
-            }
-            Kind::AlarmMessage | Kind::Unknown => {
-                (None, "a CloudWatch alarm notification".to_owned())
-            }
-        };
-        let is_sns = matches!(kind, Kind::SnsLambda | Kind::SnsHttp);
-        if is_sns && nesting == Nesting::InSns {
-            return None;
-        }
-        let mut inner = self.clone();
-        if nesting == Nesting::Outer {
-            inner.shape = shape;
-            inner.delivery.shape = shape;
-        }
-        inner.prefix = format!("{}looked like {description}: ", self.prefix);
-        Some(inner)
-    }
-
-    /// The context at a field of the current document (`Records[0].Sns.Message`).
-    fn at(&self, path: &str) -> Ctx {
-        let mut inner = self.clone();
-        inner.prefix = format!("{}{path}: ", self.prefix);
-        inner
-    }
-
-    /// The context of an SNS message: its ids go into every item's delivery.
-    fn with_sns(&self, message_id: Option<String>, topic_arn: Option<String>) -> Ctx {
-        let mut inner = self.clone();
-        inner.delivery.sns_message_id = message_id;
-        inner.delivery.topic_arn = topic_arn;
-        inner
-    }
-
-    fn delivery(&self) -> Delivery {
-        self.delivery.clone()
-    }
-
-    fn reject(&self, reason: impl fmt::Display) -> Decoded {
-        Err(Rejection {
-            shape: self.shape,
-            reason: format!("{}{reason}", self.prefix),
-            delivery: self.delivery.clone(),
-        })
-    }
 }
 
 #[cfg(test)]

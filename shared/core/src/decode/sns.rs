@@ -13,9 +13,13 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::ctx::{Ctx, Decoded};
 use super::detect::Top;
 use super::json::{self, Str, excerpt};
-use super::{Ctx, Decoded, Nesting, document};
+
+/// Decodes the document an SNS message holds (the decoder of the whole payload, which this
+/// file does not name so that it need not know the other shapes).
+pub(super) type Inner<'f> = &'f dyn Fn(&[u8], &Ctx, &mut Vec<Decoded>);
 
 /// The SNS notification fields the decoder needs.
 #[derive(Debug, Deserialize)]
@@ -50,7 +54,7 @@ pub(super) struct LambdaDoc<'a> {
 }
 
 /// Decodes every record of a Lambda SNS event into `out`.
-pub(super) fn lambda_event(top: &Top<'_>, ctx: &Ctx, out: &mut Vec<Decoded>) {
+pub(super) fn lambda_event(top: &Top<'_>, ctx: &Ctx, inner: Inner<'_>, out: &mut Vec<Decoded>) {
     let Some(raw) = top.records else {
         out.push(ctx.reject("Records: missing"));
         return;
@@ -74,7 +78,7 @@ pub(super) fn lambda_event(top: &Top<'_>, ctx: &Ctx, out: &mut Vec<Decoded>) {
                 sns: Some(envelope),
                 ..
             }) => {
-                notification(envelope, &format!("{path}.Sns"), ctx, out);
+                notification(envelope, &format!("{path}.Sns"), ctx, inner, out);
             }
             Ok(Record {
                 sns: None,
@@ -91,7 +95,7 @@ pub(super) fn lambda_event(top: &Top<'_>, ctx: &Ctx, out: &mut Vec<Decoded>) {
 }
 
 /// Decodes an SNS HTTP(S) subscriber body into `out`.
-pub(super) fn http_body(top: &Top<'_>, ctx: &Ctx, out: &mut Vec<Decoded>) {
+pub(super) fn http_body(top: &Top<'_>, ctx: &Ctx, inner: Inner<'_>, out: &mut Vec<Decoded>) {
     let field = json::optional_str;
     let envelope = field(top.sns_type, "Type").and_then(|kind| {
         Ok(Envelope {
@@ -102,13 +106,19 @@ pub(super) fn http_body(top: &Top<'_>, ctx: &Ctx, out: &mut Vec<Decoded>) {
         })
     });
     match envelope {
-        Ok(envelope) => notification(envelope, "", ctx, out),
+        Ok(envelope) => notification(envelope, "", ctx, inner, out),
         Err(reason) => out.push(ctx.reject(reason)),
     }
 }
 
 /// Decodes the message of one notification; `path` locates the envelope in the payload.
-fn notification(envelope: Envelope<'_>, path: &str, ctx: &Ctx, out: &mut Vec<Decoded>) {
+fn notification(
+    envelope: Envelope<'_>,
+    path: &str,
+    ctx: &Ctx,
+    decode_message: Inner<'_>,
+    out: &mut Vec<Decoded>,
+) {
     let ctx = ctx.with_sns(
         envelope.message_id.map(Str::into_string),
         envelope.topic_arn.map(Str::into_string),
@@ -161,7 +171,7 @@ fn notification(envelope: Envelope<'_>, path: &str, ctx: &Ctx, out: &mut Vec<Dec
             excerpt(trimmed, 60)
         )));
     } else {
-        document(text.as_bytes(), &inner, Nesting::InSns, out);
+        decode_message(text.as_bytes(), &inner, out);
     }
 }
 

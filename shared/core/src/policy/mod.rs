@@ -9,107 +9,18 @@
 mod matcher;
 mod template;
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use matcher::{InvalidMatcher, MatchOp, Matcher, valid_label_name};
 pub use template::{Template, TemplateError};
 
 use crate::alert::{Alert, Source};
-use crate::cluster::TargetKind;
 use crate::duration::Span;
+use crate::vocab::action::{ActionKind, FailureClass};
+use crate::vocab::target::TargetKind;
 
 /// The default policy, embedded (`shared/core/policy/default.yaml` is the readable copy).
 pub const DEFAULT_POLICY_YAML: &str = include_str!("../../policy/default.yaml");
-
-/// Failure classes (ARCHITECTURE section 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureClass {
-    /// Containers of a pod keep crashing and restarting.
-    PodCrashLoop,
-    /// A pod stays not ready.
-    PodNotReady,
-    /// A Deployment does not reach its desired state.
-    DeploymentDegraded,
-    /// A node is not ready or unreachable.
-    NodeNotReady,
-    /// The EC2 instance behind a node fails its status checks.
-    InstanceUnhealthy,
-}
-
-impl FailureClass {
-    /// The contract name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureClass::PodCrashLoop => "pod_crash_loop",
-            FailureClass::PodNotReady => "pod_not_ready",
-            FailureClass::DeploymentDegraded => "deployment_degraded",
-            FailureClass::NodeNotReady => "node_not_ready",
-            FailureClass::InstanceUnhealthy => "instance_unhealthy",
-        }
-    }
-}
-
-impl fmt::Display for FailureClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Remediation actions (ARCHITECTURE section 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    /// Delete a controller-owned pod so its controller replaces it.
-    RestartPod,
-    /// Set `kubectl.kubernetes.io/restartedAt` on a workload's pod template.
-    RolloutRestart,
-    /// Put a Deployment back on its previous revision (`kubectl rollout undo`).
-    Rollback,
-    /// Cordon and drain a node, then terminate its instance for the ASG to replace.
-    ReplaceNode,
-    /// Change nothing; tell on-call.
-    Notify,
-}
-
-impl ActionKind {
-    /// The contract name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::RestartPod => "restart_pod",
-            ActionKind::RolloutRestart => "rollout_restart",
-            ActionKind::Rollback => "rollback",
-            ActionKind::ReplaceNode => "replace_node",
-            ActionKind::Notify => "notify",
-        }
-    }
-
-    /// Whether a rule with this action can aim at `kind` (a rollback may name a pod, whose
-    /// Deployment is then rolled back).
-    pub fn accepts(self, kind: TargetKind) -> bool {
-        match self {
-            ActionKind::RestartPod => kind == TargetKind::Pod,
-            ActionKind::RolloutRestart => matches!(
-                kind,
-                TargetKind::Deployment
-                    | TargetKind::StatefulSet
-                    | TargetKind::DaemonSet
-                    | TargetKind::Pod
-            ),
-            ActionKind::Rollback => matches!(kind, TargetKind::Deployment | TargetKind::Pod),
-            ActionKind::ReplaceNode => kind == TargetKind::Node,
-            ActionKind::Notify => true,
-        }
-    }
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A whole policy.
 #[derive(Debug, Clone, Deserialize)]
@@ -181,6 +92,12 @@ pub struct NodeLimits {
     pub max_not_ready_percent: u32,
     /// A replacement recorded within this span counts as still in flight.
     pub in_flight_window: Span,
+    /// On a NotReady node, a pod whose deletion was requested longer ago than this counts as
+    /// gone: a dead kubelet never confirms it (kubectl's `--skip-wait-for-delete-timeout`).
+    pub terminating_grace: Span,
+    /// Whether a drain may evict pods that keep data on the node (`emptyDir` volumes, local
+    /// persistent volumes); when false such a node is not drained and the pods are named.
+    pub evict_local_data: bool,
 }
 
 impl Default for NodeLimits {
@@ -189,6 +106,8 @@ impl Default for NodeLimits {
             max_in_flight: 1,
             max_not_ready_percent: 20,
             in_flight_window: Span::from_mins(30),
+            terminating_grace: Span::from_mins(1),
+            evict_local_data: false,
         }
     }
 }

@@ -21,8 +21,10 @@ use futures::stream;
 use k8s_openapi::api::core::v1::{Node as NodeType, Pod as PodType};
 use kube::api::Patch;
 use kube::core::Request;
-use reflex_core::cluster::{Actuator, CORDON_ANNOTATION, ClusterError, Pod, Submit};
-use reflex_core::execute::{Op, PodRef};
+use reflex_core::cluster::{Actuator, ClusterError, Submit};
+use reflex_core::objects::Pod;
+use reflex_core::vocab::annotations::CORDON_ANNOTATION;
+use reflex_core::vocab::op::{Op, PodRef};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 

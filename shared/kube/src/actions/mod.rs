@@ -17,7 +17,7 @@
 use std::future::Future;
 
 use reflex_core::cluster::{Actuator, ClusterError, Submit};
-use reflex_core::execute::Op;
+use reflex_core::vocab::op::Op;
 
 use crate::KubeCluster;
 
@@ -36,7 +36,7 @@ impl Actuator for KubeCluster {
             return Ok("not waited for in a dry run".to_owned());
         }
         match op {
-            Op::DeletePod { pod } => self.delete_pod(pod, submit).await,
+            Op::DeletePod { pod, uid } => self.delete_pod(pod, uid.as_deref(), submit).await,
             Op::VerifyReplacement {
                 pod,
                 controller,
@@ -67,7 +67,9 @@ impl Actuator for KubeCluster {
             }
             Op::Cordon { node, reason } => self.cordon(node, reason, submit).await,
             Op::Evict { pod, timeout } => self.evict(pod, timeout.to_std(), submit).await,
-            Op::WaitPodsGone { pods, timeout } => self.wait_pods_gone(pods, timeout.to_std()).await,
+            Op::WaitPodsGone { pods, timeout, .. } => {
+                self.wait_pods_gone(pods, timeout.to_std()).await
+            }
             Op::Notify { .. } => Ok("recorded for on-call; no cluster call".to_owned()),
             Op::TerminateInstance { .. } | Op::Unresolved { .. } => Err(ClusterError::Unsupported(
                 format!("{} is not a Kubernetes call", op.name()),

@@ -14,8 +14,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod as PodType;
 use kube::api::{DeleteParams, ListParams, Preconditions};
 use kube::core::Request;
-use reflex_core::cluster::{ClusterError, OwnerRef, Pod, Submit};
-use reflex_core::execute::PodRef;
+use reflex_core::cluster::{ClusterError, Submit};
+use reflex_core::objects::{OwnerRef, Pod};
+use reflex_core::vocab::op::PodRef;
 use tokio::time::Instant;
 
 use crate::KubeCluster;
@@ -52,11 +53,13 @@ fn owned_by(pod: &Pod, owner: &OwnerRef) -> bool {
 }
 
 impl KubeCluster {
-    /// `DELETE` the pod with a uid precondition (after one `GET` to learn the uid and, when
-    /// applying, one `LIST` of its controller's pods).
+    /// `DELETE` the pod with a uid precondition: the uid the plan was made for (`planned`),
+    /// after one `GET` that checks the pod is still that one (and, when applying, one `LIST`
+    /// of its controller's pods).
     pub(crate) async fn delete_pod(
         &self,
         pod: &PodRef,
+        planned: Option<&str>,
         submit: Submit,
     ) -> Result<String, ClusterError> {
         let deadline = Deadline::after(self.settings.request_timeout);
@@ -69,6 +72,13 @@ impl KubeCluster {
                 ClusterError::NotFound(format!("pod {pod} no longer exists: nothing deleted"))
             })?;
         let uid = current.metadata.uid.clone().unwrap_or_default();
+        if let Some(planned) = planned
+            && planned != uid
+        {
+            return Err(ClusterError::Conflict(format!(
+                "pod {pod} was recreated since the plan (planned uid {planned}, now {uid}): nothing deleted"
+            )));
+        }
         let owner = current.metadata.controller().cloned();
         if submit == Submit::Apply {
             let selector = selector_of(&current);

@@ -12,8 +12,9 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::Patch;
 use kube::core::Request;
-use reflex_core::cluster::{ClusterError, Submit, TargetRef};
-use reflex_core::execute::Op;
+use reflex_core::cluster::{ClusterError, Submit};
+use reflex_core::vocab::op::Op;
+use reflex_core::vocab::target::TargetRef;
 use serde_json::Value;
 
 use crate::KubeCluster;

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use kube::api::{Patch, PatchParams};
 use kube::core::Request;
-use reflex_core::cluster::{ClusterError, Submit, TargetRef};
-use reflex_core::execute::Op;
+use reflex_core::cluster::{ClusterError, Submit};
+use reflex_core::vocab::op::Op;
+use reflex_core::vocab::target::TargetRef;
 use serde_json::Value;
 use tokio::time::Instant;
 

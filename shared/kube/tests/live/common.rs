@@ -5,12 +5,13 @@
 use std::sync::Mutex;
 
 use chrono::Utc;
-use reflex_core::audit::{AuditRecord, Mode, StepResult};
+use reflex_core::audit::AuditRecord;
 use reflex_core::cluster::{ClusterError, Fleet, Submit};
 use reflex_core::duration::Span;
 use reflex_core::ledger::MemoryLedger;
 use reflex_core::pipeline::{Adapters, Clock, Ids, Pipeline};
 use reflex_core::policy::Policy;
+use reflex_core::vocab::verdict::{Mode, StepResult};
 use reflex_fake_kube::{FakeKube, RecordedRequest};
 use reflex_kube::KubeCluster;
 pub use reflex_test_support::event;

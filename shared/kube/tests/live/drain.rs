@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
-use reflex_core::cluster::{CORDON_ANNOTATION, Submit};
+use reflex_core::cluster::Submit;
+use reflex_core::vocab::annotations::CORDON_ANNOTATION;
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 
 use crate::common::{
     RecordingFleet, SICK_INSTANCE, SICK_NODE, cluster, detail, event, policy, replay, run,

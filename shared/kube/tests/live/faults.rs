@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
 use reflex_core::cluster::{Actuator, ClusterError, Submit};
 use reflex_core::duration::Span;
-use reflex_core::execute::{Op, PodRef};
+use reflex_core::vocab::op::{Op, PodRef};
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use reflex_fake_kube::Route;
 use reflex_kube::Settings;
 
@@ -109,9 +109,15 @@ async fn reads_slower_than_the_verify_timeout_end_the_wait_in_time() {
         namespace: "production".into(),
         name: "worker-69d4c8b7f-h7s2d".into(),
     };
-    kube.apply(&Op::DeletePod { pod: pod.clone() }, Submit::Apply)
-        .await
-        .unwrap();
+    kube.apply(
+        &Op::DeletePod {
+            pod: pod.clone(),
+            uid: None,
+        },
+        Submit::Apply,
+    )
+    .await
+    .unwrap();
     fake.faults().delay(
         Route::regex("^/api/v1/namespaces/production/pods$").unwrap(),
         Duration::from_secs(3),

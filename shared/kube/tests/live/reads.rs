@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use reflex_core::cluster::{ClusterError, ClusterView, TargetKind};
+use reflex_core::cluster::{ClusterError, ClusterView};
+
+use reflex_core::vocab::target::TargetKind;
 use reflex_fake_kube::Route;
 use reflex_kube::{KubeCluster, KubeError, Settings};
 

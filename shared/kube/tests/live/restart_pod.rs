@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
 use reflex_core::cluster::{Actuator, Submit};
 use reflex_core::duration::Span;
-use reflex_core::execute::{Op, PodRef};
+use reflex_core::vocab::op::{Op, PodRef};
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use serde_json::Value;
 
 use crate::common::{cluster, detail, policy, run, start_voting_app, steps, writes};
@@ -138,9 +138,15 @@ async fn a_stateful_set_pod_back_under_its_name_is_told_apart_by_uid() {
     };
     let old = fake.object("Pod", Some("staging"), "db-0").unwrap();
 
-    kube.apply(&Op::DeletePod { pod: pod.clone() }, Submit::Apply)
-        .await
-        .unwrap();
+    kube.apply(
+        &Op::DeletePod {
+            pod: pod.clone(),
+            uid: None,
+        },
+        Submit::Apply,
+    )
+    .await
+    .unwrap();
     let verified = kube
         .apply(
             &Op::VerifyReplacement {
@@ -158,5 +164,47 @@ async fn a_stateful_set_pod_back_under_its_name_is_told_apart_by_uid() {
     assert!(
         verified.starts_with("db-0 is Ready, replacing db-0"),
         "{verified}"
+    );
+}
+
+#[tokio::test]
+async fn a_pod_recreated_since_the_plan_is_not_deleted_in_its_stead() {
+    // The plan read db-0 with one uid; by the time the delete runs, the StatefulSet has
+    // recreated it (a new uid). The delete is pinned to the planned uid and refuses.
+    let fake = start().await;
+    let kube = cluster(&fake);
+    let pod = PodRef {
+        namespace: "staging".into(),
+        name: "db-0".into(),
+    };
+    let current = fake.object("Pod", Some("staging"), "db-0").unwrap();
+
+    let refused = kube
+        .apply(
+            &Op::DeletePod {
+                pod,
+                uid: Some("planned-for-an-earlier-db-0".into()),
+            },
+            Submit::Apply,
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(refused, reflex_core::cluster::ClusterError::Conflict(_)),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("recreated since the plan"),
+        "{refused}"
+    );
+    let after = fake.object("Pod", Some("staging"), "db-0").unwrap();
+    assert_eq!(uid(&after), uid(&current));
+    assert!(
+        writes(&fake)
+            .iter()
+            .all(|w| !w.line().starts_with("DELETE")),
+        "{:?}",
+        writes(&fake)
     );
 }

@@ -2,10 +2,12 @@
 //! with a JSON patch whose `test` of the resourceVersion makes a concurrent change a
 //! conflict instead of an overwrite.
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
-use reflex_core::cluster::{ClusterView, TargetKind, TargetRef};
+use reflex_core::cluster::ClusterView;
 use reflex_core::duration::Span;
-use reflex_core::execute::{self, Op};
+use reflex_core::execute::{self};
+use reflex_core::vocab::op::Op;
+use reflex_core::vocab::target::{TargetKind, TargetRef};
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use serde_json::{Value, json};
 
 use crate::common::{

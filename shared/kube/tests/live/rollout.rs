@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
-use reflex_core::execute::RESTARTED_AT_ANNOTATION;
+use reflex_core::vocab::annotations::RESTARTED_AT_ANNOTATION;
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 
 use crate::common::{cluster, detail, policy, run, start_voting_app, steps, writes};
 

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use reflex_core::audit::{Mode, StepResult, Verdict};
 use reflex_core::cluster::Submit;
+use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use reflex_fake_kube::FakeKube;
 use reflex_kube::Settings;
 use serde_json::{Value, json};

@@ -1,0 +1,334 @@
+//! The Kubernetes objects reflex reads, kept to the fields planning needs.
+//!
+//! The types deserialize straight from the Kubernetes JSON that `kubectl get -o json` prints
+//! and the API server returns. A snapshot file and the live API therefore feed the same
+//! types, and the planner cannot tell them apart.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::vocab::annotations::{
+    CORDON_ANNOTATION, MIRROR_ANNOTATION, REVISION_ANNOTATION, SKIP_ANNOTATION,
+};
+
+/// `metadata.ownerReferences[]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OwnerRef {
+    /// Owner kind (`ReplicaSet`, `StatefulSet`, `DaemonSet`, `Job`, `Node`, ...).
+    pub kind: String,
+    /// Owner name.
+    pub name: String,
+    /// Owner uid.
+    pub uid: String,
+    /// Whether this owner is the managing controller.
+    pub controller: Option<bool>,
+}
+
+/// The part of `metadata` that planning reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Meta {
+    /// Object name.
+    pub name: String,
+    /// Namespace, for namespaced objects.
+    pub namespace: Option<String>,
+    /// Unique id.
+    pub uid: Option<String>,
+    /// Version for optimistic concurrency.
+    pub resource_version: Option<String>,
+    /// Spec generation (workloads).
+    pub generation: Option<i64>,
+    /// Creation time.
+    pub creation_timestamp: Option<DateTime<Utc>>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Owners.
+    pub owner_references: Vec<OwnerRef>,
+}
+
+impl Meta {
+    /// Whether the object carries `reflex/skip-remediation: "true"`.
+    pub fn opted_out(&self) -> bool {
+        self.annotations
+            .get(SKIP_ANNOTATION)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
+    /// The managing controller, if any.
+    pub fn controller(&self) -> Option<&OwnerRef> {
+        self.owner_references
+            .iter()
+            .find(|o| o.controller == Some(true))
+    }
+}
+
+/// A `status.conditions[]` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Condition {
+    /// Condition type (`Ready`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// When the status last changed.
+    pub last_transition_time: Option<DateTime<Utc>>,
+}
+
+fn condition_true(conditions: &[Condition], kind: &str) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.kind == kind && c.status == "True")
+}
+
+/// A pod.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pod {
+    /// Metadata.
+    pub metadata: Meta,
+    /// Spec.
+    pub spec: PodSpec,
+    /// Status.
+    pub status: PodStatus,
+}
+
+/// `Pod.spec`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodSpec {
+    /// The node the pod is scheduled on.
+    pub node_name: Option<String>,
+    /// Volumes, for the kinds of storage a drain must know about.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+}
+
+/// A `Pod.spec.volumes[]` entry: its name and whether it is node-local scratch space.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Volume {
+    /// Volume name.
+    pub name: String,
+    /// Present for an `emptyDir` volume, whose data lives on the node and dies with the pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_dir: Option<serde_json::Value>,
+}
+
+/// `Pod.status`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodStatus {
+    /// `Pending`, `Running`, `Succeeded`, `Failed`.
+    pub phase: Option<String>,
+    /// Conditions (`Ready`, ...).
+    pub conditions: Vec<Condition>,
+}
+
+impl Pod {
+    /// Whether the pod's Ready condition is true.
+    pub fn is_ready(&self) -> bool {
+        condition_true(&self.status.conditions, "Ready")
+    }
+
+    /// Whether the pod has finished (it holds no workload a drain must move).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status.phase.as_deref(), Some("Succeeded" | "Failed"))
+    }
+
+    /// Whether evicting the pod loses data kept on its node (an `emptyDir` volume), as
+    /// kubectl drain's `--delete-emptydir-data` means.
+    pub fn keeps_local_data(&self) -> bool {
+        self.spec.volumes.iter().any(|v| v.empty_dir.is_some())
+    }
+
+    /// Whether the pod is a static pod's mirror, which only its kubelet can remove.
+    pub fn is_mirror(&self) -> bool {
+        self.metadata.annotations.contains_key(MIRROR_ANNOTATION)
+    }
+}
+
+/// A ReplicaSet: one revision of a Deployment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReplicaSet {
+    /// Metadata.
+    pub metadata: Meta,
+    /// Spec.
+    pub spec: TemplateSpec,
+}
+
+impl ReplicaSet {
+    /// The Deployment revision this ReplicaSet holds, from its annotation.
+    pub fn revision(&self) -> Option<u64> {
+        self.metadata
+            .annotations
+            .get(REVISION_ANNOTATION)
+            .and_then(|r| r.trim().parse().ok())
+    }
+}
+
+/// A workload spec's pod template, kept verbatim: a rollback copies it back unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TemplateSpec {
+    /// Desired replicas.
+    pub replicas: Option<i64>,
+    /// Whether a Deployment's rollout is paused.
+    pub paused: bool,
+    /// The pod template, as JSON.
+    pub template: serde_json::Value,
+}
+
+/// A workload controller: Deployment, StatefulSet or DaemonSet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Workload {
+    /// Metadata.
+    pub metadata: Meta,
+    /// Spec.
+    pub spec: TemplateSpec,
+}
+
+/// A node.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Node {
+    /// Metadata.
+    pub metadata: Meta,
+    /// Spec.
+    pub spec: NodeSpec,
+    /// Status.
+    pub status: NodeStatus,
+}
+
+/// `Node.spec`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeSpec {
+    /// Cloud provider id: on EKS `aws:///<zone>/<instance-id>`.
+    #[serde(rename = "providerID")]
+    pub provider_id: Option<String>,
+    /// Whether the node is cordoned.
+    pub unschedulable: bool,
+}
+
+/// `Node.status`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeStatus {
+    /// Conditions (`Ready`, ...).
+    pub conditions: Vec<Condition>,
+}
+
+impl Node {
+    /// Whether the node's Ready condition is true.
+    pub fn is_ready(&self) -> bool {
+        condition_true(&self.status.conditions, "Ready")
+    }
+
+    /// The EC2 instance id at the end of `spec.providerID`.
+    pub fn instance_id(&self) -> Option<&str> {
+        let id = self.spec.provider_id.as_deref()?.rsplit('/').next()?;
+        id.starts_with("i-").then_some(id)
+    }
+
+    /// Whether reflex cordoned this node for a replacement (one still in flight, or one
+    /// that stopped half-way: see [`Node::reflex_cordoned_at`]).
+    pub fn replacement_in_flight(&self) -> bool {
+        self.spec.unschedulable && self.metadata.annotations.contains_key(CORDON_ANNOTATION)
+    }
+
+    /// When reflex cordoned this node: the time its cordon annotation ends with
+    /// (`reflex rule R for A at <RFC 3339>`), if the annotation is there and says so.
+    pub fn reflex_cordoned_at(&self) -> Option<DateTime<Utc>> {
+        let value = self.metadata.annotations.get(CORDON_ANNOTATION)?;
+        let (_, at) = value.rsplit_once(" at ")?;
+        DateTime::parse_from_rfc3339(at.trim())
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+/// A namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Namespace {
+    /// Metadata.
+    pub metadata: Meta,
+}
+
+/// A label selector (`matchLabels` and `matchExpressions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LabelSelector {
+    /// Exact label matches.
+    pub match_labels: BTreeMap<String, String>,
+    /// Set-based requirements.
+    pub match_expressions: Vec<SelectorRequirement>,
+}
+
+/// One `matchExpressions` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SelectorRequirement {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
+    pub operator: String,
+    /// Values for `In`/`NotIn`.
+    pub values: Vec<String>,
+}
+
+impl LabelSelector {
+    /// Whether `labels` satisfy the selector. An empty selector selects everything, as in
+    /// `policy/v1` PodDisruptionBudgets.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|req| {
+                let value = labels.get(&req.key);
+                match req.operator.as_str() {
+                    "In" => value.is_some_and(|v| req.values.contains(v)),
+                    "NotIn" => value.is_none_or(|v| !req.values.contains(v)),
+                    "Exists" => value.is_some(),
+                    "DoesNotExist" => value.is_none(),
+                    _ => false,
+                }
+            })
+    }
+}
+
+/// A PodDisruptionBudget.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pdb {
+    /// Metadata.
+    pub metadata: Meta,
+    /// Spec.
+    pub spec: PdbSpec,
+    /// Status.
+    pub status: PdbStatus,
+}
+
+/// `PodDisruptionBudget.spec`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PdbSpec {
+    /// Which pods the budget covers.
+    pub selector: LabelSelector,
+}
+
+/// `PodDisruptionBudget.status`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PdbStatus {
+    /// How many more pods may be disrupted now.
+    pub disruptions_allowed: i64,
+}

@@ -1,0 +1,94 @@
+//! Resolve + guard: from a matched rule to a concrete plan, or to a refusal.
+//!
+//! Start at [`resolve`], the walk every alert takes: name the target from the alert's labels
+//! (`naming.rs`, every name validated before use), check the namespace deny-list, hand the
+//! decision to the planner of its action kind, then apply the guardrails on the final action
+//! (cooldown, budget). Each action kind is planned in its own file, which says at its top
+//! what it decides and which guardrails it applies:
+//!
+//! | action | file |
+//! |---|---|
+//! | `restart_pod` | `pod.rs` |
+//! | `rollout_restart` | `rollout.rs` |
+//! | `rollback` (and its fallback) | `rollback.rs` |
+//! | `replace_node` | `node.rs` |
+//! | `notify` | `notify.rs` |
+//! | any, without a cluster view | `blind.rs` |
+//!
+//! The one design choice to know: a planner reads the cluster through [`ClusterView`] (one
+//! read per API call) and writes its plan as a list of [`crate::vocab::op::Op`]s, each one
+//! concrete API call, so a dry run shows exactly what a live run would send.
+
+// A refusal is built at most once per alert, on a path that then writes a record; boxing it
+// to shrink `Result` would buy nothing measurable.
+#![allow(clippy::result_large_err)]
+
+mod blind;
+mod context;
+mod naming;
+mod node;
+mod notify;
+mod owner;
+mod pod;
+mod reason;
+mod rollback;
+mod rollout;
+
+pub use context::{Inputs, Plan, Refused, Resolution};
+
+use crate::cluster::ClusterView;
+use crate::guard::{self, Refusal};
+use crate::vocab::action::ActionKind;
+use crate::vocab::verdict::Verdict;
+use context::{Ctx, Step};
+use naming::{Named, name_target};
+use reason::Why;
+
+/// Resolves a matched rule into a plan or a refusal. `cluster` is `None` when replaying
+/// without a snapshot or live cluster.
+pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) -> Resolution {
+    let outcome = async {
+        let named = name_target(inputs.rule, inputs.alert)?;
+        if let Named::Object(target) = &named
+            && let Some(ns) = &target.namespace
+        {
+            guard::namespace_allowed(ns, inputs.guardrails())
+                .map_err(|r| Refused::from(r).with_action(inputs.rule.action, target))?;
+        }
+        let plan = match cluster {
+            Some(cluster) => plan(&Ctx { cluster, inputs }, &named).await?,
+            None => blind::plan(inputs, &named),
+        };
+        admit(inputs, &plan)?;
+        Ok(plan)
+    };
+    match outcome.await {
+        Ok(plan) => Resolution::Plan(plan),
+        Err(refused) => Resolution::Refused(refused),
+    }
+}
+
+/// Hands the decision to the planner of the rule's action.
+async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Step<Plan> {
+    let rule = ctx.inputs.rule;
+    match (rule.action, named) {
+        (ActionKind::ReplaceNode, _) => node::plan(ctx, named).await,
+        (_, Named::NodeByInstance(id)) => Err(Refused::new(
+            Verdict::Rejected,
+            format!("{} cannot target instance {id}", rule.action),
+        )),
+        (ActionKind::RestartPod, Named::Object(t)) => pod::plan(ctx, t, Why::none()).await,
+        (ActionKind::RolloutRestart, Named::Object(t)) => rollout::plan(ctx, t, Why::none()).await,
+        (ActionKind::Notify, Named::Object(t)) => notify::plan(ctx, t, Why::none()).await,
+        (ActionKind::Rollback, Named::Object(t)) => rollback::plan_or_fallback(ctx, t).await,
+    }
+}
+
+/// Guardrails on the final action and target: cooldown, budget.
+fn admit(inputs: Inputs<'_>, plan: &Plan) -> Step<()> {
+    let g = inputs.guardrails();
+    let with = |r: Refusal| Refused::from(r).with_action(plan.action, &plan.target);
+    guard::cooled_down(&plan.target, inputs.history, inputs.now, g).map_err(with)?;
+    guard::within_budget(plan.action, inputs.history, inputs.now, g).map_err(with)?;
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! `replace_node`: cordon a node, drain it through the Eviction API, then terminate its EC2
+//! instance so that its Auto Scaling group launches a new one.
+//!
+//! Guardrails applied here: the node must exist (by name, or by the instance id at the end of
+//! its `spec.providerID`); the opt-out annotation on the Node; no replacement while more than
+//! the cap of nodes are NotReady (a systemic fault); at most `nodes.max_in_flight`
+//! replacements at once (a node reflex cordoned itself is resumed, not refused); the node
+//! must have an EC2 instance; no bare pod on it (a drain would lose it), and no pod keeping
+//! data on it (`emptyDir`) unless `nodes.evict_local_data` allows it. DaemonSet, mirror and finished pods are not evicted; PodDisruptionBudgets
+//! the drain will wait on are noted.
+
+use crate::audit::rfc3339;
+use crate::cluster::ClusterView;
+use crate::guard::{self, Refusal};
+use crate::objects::{Node, Pod};
+use crate::plan::context::{Ctx, Inputs, Plan, Refused, Step};
+use crate::plan::naming::Named;
+use crate::vocab::action::ActionKind;
+use crate::vocab::op::{Op, PodRef};
+use crate::vocab::target::TargetRef;
+use crate::vocab::verdict::Verdict;
+
+/// The reason written into the cordon annotation; it ends with ` at <RFC 3339>`, which
+/// [`crate::objects::Node::reflex_cordoned_at`] reads back.
+pub(crate) fn cordon_reason(inputs: Inputs<'_>) -> String {
+    format!(
+        "reflex rule {} for {} at {}",
+        inputs.rule.name,
+        inputs.alert.name,
+        rfc3339(inputs.now)
+    )
+}
+
+/// Plans the replacement of the node `named` stands for.
+pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Step<Plan> {
+    let kind = ActionKind::ReplaceNode;
+    let nodes = ctx.cluster.nodes().await?;
+    let node: Node = match named {
+        Named::Object(t) => match ctx.cluster.node(&t.name).await? {
+            Some(n) => n,
+            None => return Err(Refused::gone(kind, t)),
+        },
+        Named::NodeByInstance(id) => {
+            match nodes.iter().find(|n| n.instance_id() == Some(id.as_str())) {
+                Some(n) => n.clone(),
+                None => {
+                    return Err(Refused::new(
+                        Verdict::Ignored,
+                        format!("target gone: no node has providerID ending in /{id}"),
+                    ));
+                }
+            }
+        }
+    };
+    let name = node.metadata.name.clone();
+    let t = TargetRef::node(&name);
+    let refuse = |r: Refusal| Refused::from(r).with_action(kind, &t);
+    guard::not_opted_out([(format!("Node {name}"), &node.metadata)]).map_err(refuse)?;
+    guard::not_systemic(&nodes, ctx.g()).map_err(refuse)?;
+    let mut notes =
+        guard::replacement_slot_free(&name, &nodes, ctx.inputs.history, ctx.inputs.now, ctx.g())
+            .map_err(refuse)?;
+    let Some(instance_id) = node.instance_id().map(str::to_owned) else {
+        return Err(refuse(Refusal::suppressed(format!(
+            "node {name} has no EC2 providerID ({:?}); its instance cannot be replaced",
+            node.spec.provider_id
+        ))));
+    };
+
+    let mut evict = Vec::new();
+    let mut local_data = Vec::new();
+    for pod in ctx.cluster.pods_on_node(&name).await? {
+        let p = pod_ref(&pod);
+        if pod.is_finished() {
+            continue;
+        }
+        if pod.is_mirror() {
+            notes.push(format!("mirror pod {p} is left to its kubelet"));
+            continue;
+        }
+        match pod.metadata.controller() {
+            Some(o) if o.kind == "DaemonSet" => continue,
+            None => {
+                return Err(refuse(Refusal::suppressed(format!(
+                    "bare pod {p} runs on node {name}: a drain would lose it (escalate to on-call)"
+                ))));
+            }
+            Some(_) => {
+                if pod.keeps_local_data() {
+                    local_data.push(p.to_string());
+                }
+                evict.push(pod);
+            }
+        }
+    }
+    if !local_data.is_empty() {
+        if !ctx.g().nodes.evict_local_data {
+            return Err(refuse(Refusal::suppressed(format!(
+                "pods on node {name} keep data on it (emptyDir volumes): {}; evicting them loses that data, which guardrails.nodes.evict_local_data does not allow (escalate to on-call)",
+                local_data.join(", ")
+            ))));
+        }
+        notes.push(format!(
+            "evicting pods that keep data on the node (emptyDir), as guardrails.nodes.evict_local_data allows: {}",
+            local_data.join(", ")
+        ));
+    }
+    evict.sort_by(|a, b| {
+        (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+    });
+    notes.extend(pdb_notes(ctx, &evict).await?);
+
+    let drain = ctx.g().timeouts.drain;
+    let pods: Vec<PodRef> = evict.iter().map(pod_ref).collect();
+    let mut ops = vec![Op::Cordon {
+        node: name.clone(),
+        reason: cordon_reason(ctx.inputs),
+    }];
+    ops.extend(pods.iter().map(|p| Op::Evict {
+        pod: p.clone(),
+        timeout: drain,
+    }));
+    if !pods.is_empty() {
+        ops.push(Op::WaitPodsGone {
+            pods: pods.clone(),
+            timeout: drain,
+            terminating_grace: ctx.g().nodes.terminating_grace,
+        });
+    }
+    ops.push(Op::TerminateInstance {
+        node: name.clone(),
+        instance_id: instance_id.clone(),
+    });
+    let status = if node.is_ready() { "Ready" } else { "NotReady" };
+    Ok(Plan {
+        action: kind,
+        target: t.clone(),
+        ops,
+        reason: format!(
+            "replace node {name} ({status}, instance {instance_id}): cordon, evict {} pods, terminate the instance so its Auto Scaling group launches a new one",
+            pods.len()
+        ),
+        notes,
+    })
+}
+
+fn pod_ref(pod: &Pod) -> PodRef {
+    PodRef {
+        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+        name: pod.metadata.name.clone(),
+    }
+}
+
+/// PodDisruptionBudgets the drain will have to wait on.
+async fn pdb_notes<C: ClusterView>(ctx: &Ctx<'_, C>, pods: &[Pod]) -> Step<Vec<String>> {
+    let mut namespaces: Vec<&str> = pods
+        .iter()
+        .filter_map(|p| p.metadata.namespace.as_deref())
+        .collect();
+    namespaces.dedup();
+    let mut notes = Vec::new();
+    for ns in namespaces {
+        for pdb in ctx.cluster.pdbs(ns).await? {
+            let covered: Vec<&str> = pods
+                .iter()
+                .filter(|p| {
+                    p.metadata.namespace.as_deref() == Some(ns)
+                        && pdb.spec.selector.matches(&p.metadata.labels)
+                })
+                .map(|p| p.metadata.name.as_str())
+                .collect();
+            let allowed = pdb.status.disruptions_allowed;
+            if !covered.is_empty() && covered.len() as i64 > allowed {
+                notes.push(format!(
+                    "PodDisruptionBudget {ns}/{} allows {allowed} disruption(s) now and covers {} pod(s) to evict ({}): the drain will wait on it, up to {}",
+                    pdb.metadata.name,
+                    covered.len(),
+                    covered.join(", "),
+                    ctx.g().timeouts.drain
+                ));
+            }
+        }
+    }
+    Ok(notes)
+}

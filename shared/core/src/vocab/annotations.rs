@@ -1,0 +1,13 @@
+//! The annotations reflex reads and writes, in one place: their names are part of the
+//! contract with operators (`reflex/skip-remediation`) and with kubectl (`restartedAt`).
+
+/// The annotation that opts a target out of remediation (ARCHITECTURE section 5).
+pub const SKIP_ANNOTATION: &str = "reflex/skip-remediation";
+/// Set on a node when reflex cordons it, with the reason; marks a replacement in flight.
+pub const CORDON_ANNOTATION: &str = "reflex/cordoned-by";
+/// ReplicaSet annotation holding the Deployment revision it belongs to.
+pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
+/// Pod annotation marking a static (mirror) pod, which drain never evicts.
+pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
+/// The annotation `kubectl rollout restart` sets on a pod template.
+pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";

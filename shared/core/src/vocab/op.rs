@@ -1,0 +1,228 @@
+//! The steps of a plan: each [`Op`] is one concrete API call (or one wait), so a dry run can
+//! show exactly what a live run would send, and the audit record's `steps[].call` is
+//! [`Op::call`].
+
+use serde_json::json;
+
+use crate::duration::Span;
+use crate::vocab::annotations::{CORDON_ANNOTATION, RESTARTED_AT_ANNOTATION};
+use crate::vocab::target::TargetRef;
+
+/// A pod, by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PodRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl std::fmt::Display for PodRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Delete a pod so its controller replaces it.
+    DeletePod {
+        /// The pod.
+        pod: PodRef,
+        /// The uid of the pod the plan was made for: the delete is pinned to it, so a pod
+        /// recreated under the same name since (a StatefulSet's) is never deleted instead.
+        /// `None` only in a plan made without a cluster view.
+        uid: Option<String>,
+    },
+    /// Wait until the pod's controller has a Ready pod that replaced it.
+    VerifyReplacement {
+        /// The deleted pod.
+        pod: PodRef,
+        /// Its controller, e.g. `ReplicaSet vote-6f7c9b8d5`.
+        controller: String,
+        /// Give up after this long.
+        timeout: Span,
+    },
+    /// Merge-patch `kubectl.kubernetes.io/restartedAt` onto a workload's pod template.
+    RestartWorkload {
+        /// The workload.
+        target: TargetRef,
+        /// The timestamp written.
+        at: String,
+    },
+    /// `kubectl rollout undo`: replace a Deployment's pod template with an older revision's,
+    /// guarded by a JSON-patch `test` of the resourceVersion read while planning.
+    Rollback {
+        /// The Deployment.
+        target: TargetRef,
+        /// Its resourceVersion when the plan was made.
+        resource_version: String,
+        /// Revision being left.
+        from_revision: u64,
+        /// Revision restored.
+        to_revision: u64,
+        /// The restored pod template (without `pod-template-hash`).
+        template: serde_json::Value,
+    },
+    /// Wait until a workload's rollout completes.
+    VerifyRollout {
+        /// The workload.
+        target: TargetRef,
+        /// Give up after this long.
+        timeout: Span,
+    },
+    /// Mark a node unschedulable, recording why in an annotation.
+    Cordon {
+        /// Node name.
+        node: String,
+        /// Why (stored in the annotation).
+        reason: String,
+    },
+    /// Evict a pod through the Eviction API. A PodDisruptionBudget answer (HTTP 429) is
+    /// retried with bounded backoff until `timeout`, the drain timeout.
+    Evict {
+        /// The pod.
+        pod: PodRef,
+        /// Give up retrying after this long.
+        timeout: Span,
+    },
+    /// Wait until evicted pods are gone.
+    WaitPodsGone {
+        /// The pods.
+        pods: Vec<PodRef>,
+        /// Give up after this long (the drain timeout).
+        timeout: Span,
+        /// On a NotReady node, a pod terminating for longer than this counts as gone.
+        terminating_grace: Span,
+    },
+    /// Terminate the node's instance in its Auto Scaling group, keeping desired capacity.
+    TerminateInstance {
+        /// Node name.
+        node: String,
+        /// EC2 instance id.
+        instance_id: String,
+    },
+    /// Tell on-call; change nothing.
+    Notify {
+        /// What to say.
+        message: String,
+    },
+    /// A step that could not be made concrete without a cluster view.
+    Unresolved {
+        /// What the step would do.
+        what: String,
+    },
+}
+
+impl Op {
+    /// Short operation name for audit steps.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::DeletePod { .. } => "delete_pod",
+            Op::VerifyReplacement { .. } => "verify_replacement",
+            Op::RestartWorkload { .. } => "rollout_restart",
+            Op::Rollback { .. } => "rollback",
+            Op::VerifyRollout { .. } => "verify_rollout",
+            Op::Cordon { .. } => "cordon",
+            Op::Evict { .. } => "evict",
+            Op::WaitPodsGone { .. } => "wait_pods_gone",
+            Op::TerminateInstance { .. } => "terminate_instance",
+            Op::Notify { .. } => "notify",
+            Op::Unresolved { .. } => "unresolved",
+        }
+    }
+
+    /// Whether the step changes something (and so has a `dryRun=All` form).
+    pub fn is_mutation(&self) -> bool {
+        matches!(
+            self,
+            Op::DeletePod { .. }
+                | Op::RestartWorkload { .. }
+                | Op::Rollback { .. }
+                | Op::Cordon { .. }
+                | Op::Evict { .. }
+                | Op::TerminateInstance { .. }
+        )
+    }
+
+    /// The merge patch a restart sends.
+    pub fn restart_patch(at: &str) -> serde_json::Value {
+        json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: at}}}}})
+    }
+
+    /// The merge patch a cordon sends.
+    pub fn cordon_patch(reason: &str) -> serde_json::Value {
+        json!({"metadata": {"annotations": {CORDON_ANNOTATION: reason}}, "spec": {"unschedulable": true}})
+    }
+
+    /// The JSON patch a rollback sends: the `test` makes a concurrent change fail with a
+    /// conflict instead of being overwritten.
+    pub fn rollback_patch(
+        resource_version: &str,
+        template: &serde_json::Value,
+    ) -> serde_json::Value {
+        json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
+            {"op": "replace", "path": "/spec/template", "value": template},
+        ])
+    }
+
+    /// The concrete request, as the audit record shows it.
+    pub fn call(&self) -> String {
+        match self {
+            Op::DeletePod { pod, .. } => format!(
+                "DELETE /api/v1/namespaces/{}/pods/{}",
+                pod.namespace, pod.name
+            ),
+            Op::VerifyReplacement {
+                pod,
+                controller,
+                timeout,
+            } => format!(
+                "LIST /api/v1/namespaces/{}/pods until {controller} has a Ready pod replacing {} (timeout {timeout})",
+                pod.namespace, pod.name
+            ),
+            Op::RestartWorkload { target, at } => format!(
+                "PATCH {} (merge-patch: spec.template.metadata.annotations[{RESTARTED_AT_ANNOTATION}]={at})",
+                target.api_path()
+            ),
+            Op::Rollback {
+                target,
+                resource_version,
+                from_revision,
+                to_revision,
+                ..
+            } => format!(
+                "PATCH {} (json-patch: test /metadata/resourceVersion={resource_version}; replace /spec/template with revision {to_revision}'s, leaving revision {from_revision})",
+                target.api_path()
+            ),
+            Op::VerifyRollout { target, timeout } => format!(
+                "GET {} until status.observedGeneration >= metadata.generation and updated = available = desired replicas (timeout {timeout})",
+                target.api_path()
+            ),
+            Op::Cordon { node, .. } => format!(
+                "PATCH /api/v1/nodes/{node} (merge-patch: spec.unschedulable=true, metadata.annotations[{CORDON_ANNOTATION}])"
+            ),
+            Op::Evict { pod, .. } => format!(
+                "POST /api/v1/namespaces/{}/pods/{}/eviction",
+                pod.namespace, pod.name
+            ),
+            Op::WaitPodsGone {
+                pods,
+                timeout,
+                terminating_grace,
+            } => {
+                format!(
+                    "GET each of {} evicted pods until 404 (timeout {timeout}; on a NotReady node a pod terminating for more than {terminating_grace} counts as gone)",
+                    pods.len()
+                )
+            }
+            Op::TerminateInstance { instance_id, node } => format!(
+                "autoscaling:TerminateInstanceInAutoScalingGroup InstanceId={instance_id} ShouldDecrementDesiredCapacity=false (node {node})"
+            ),
+            Op::Notify { message } => format!("notify on-call: {message}"),
+            Op::Unresolved { what } => format!("(unresolved without a cluster view) {what}"),
+        }
+    }
+}

@@ -3,7 +3,10 @@
 //! Start at [`handle`]: the event's bytes go to [`Pipeline::process`] unchanged (the
 //! decoder tells an SNS event, a CloudWatch alarm action and an EventBridge alarm event
 //! apart by itself), each audit record is logged as one JSON line, and the records decide
-//! the invocation's result. `main.rs` only builds the adapters once and calls [`handle`].
+//! the invocation's result. `main.rs` only builds the adapters once and calls [`handle`];
+//! what it chooses at cold start lives here: the cluster client's source
+//! ([`ClusterSource`], `cluster_source.rs`) and the warning when the policy's longest
+//! action outlasts the invocation ([`actions_outlast`], `deadline.rs`).
 //!
 //! The one design choice to know is that result ([`HandlerError`]): every decoded alert that
 //! got a verdict, whatever the verdict, is a success, because its record is stored and
@@ -13,7 +16,9 @@
 //! that the event ends in the dead-letter queue where someone looks at it. Nothing is lost
 //! silently. Retries of a rejected event add no action (nothing decodable, nothing to do).
 
+pub mod cluster_source;
 pub mod config;
+pub mod deadline;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -28,7 +33,9 @@ use reflex_core::vocab::verdict::Verdict;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+pub use cluster_source::ClusterSource;
 pub use config::{Config, ConfigError, PolicySource};
+pub use deadline::{Outlast, actions_outlast, warn_if_actions_outlast};
 
 /// What one invocation needs: the configured pipeline and the adapters it runs with.
 #[derive(Debug)]

@@ -6,32 +6,21 @@
 mod common;
 
 use common::{event, reflex, replay_json, snapshot, temp_file};
-use reflex_fake_kube::FakeKube;
+use reflex_test_support::kube::Background;
 use serde_json::Value;
 
-/// A fake API server on its own runtime (serving while the test waits on the binary), and a
+/// A fake API server serving the sample cluster while the test waits on the binary, and a
 /// kubeconfig file pointing at it.
 struct Live {
-    fake: FakeKube,
+    server: Background,
     kubeconfig: String,
-    // Declared last: dropped after the server it runs.
-    _runtime: tokio::runtime::Runtime,
 }
 
 fn live(name: &str) -> Live {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
     let seed = std::fs::read(snapshot()).unwrap();
-    let fake = runtime.block_on(FakeKube::start(&seed)).unwrap();
-    let kubeconfig = temp_file(&format!("{name}.kubeconfig"), &fake.kubeconfig_yaml());
-    Live {
-        fake,
-        kubeconfig,
-        _runtime: runtime,
-    }
+    let server = Background::start(&seed, name);
+    let kubeconfig = server.kubeconfig.display().to_string();
+    Live { server, kubeconfig }
 }
 
 impl Live {
@@ -72,7 +61,7 @@ const SICK_NODE: &str = "alertmanager/node-not-ready-sick-node.json";
 #[test]
 fn a_dry_run_sends_its_calls_with_dry_run_and_changes_nothing() {
     let live = live("dry-run");
-    let before = live.fake.snapshot();
+    let before = live.server.fake.snapshot();
 
     let (code, records) = replay_json(&[
         "--kubeconfig",
@@ -88,6 +77,7 @@ fn a_dry_run_sends_its_calls_with_dry_run_and_changes_nothing() {
     assert_eq!(step(r, "rollback")["result"], "dry_run");
     assert_eq!(step(r, "verify_rollout")["result"], "planned");
     let patches: Vec<_> = live
+        .server
         .fake
         .requests()
         .into_iter()
@@ -95,7 +85,7 @@ fn a_dry_run_sends_its_calls_with_dry_run_and_changes_nothing() {
         .collect();
     assert_eq!(patches.len(), 1);
     assert!(patches[0].is_dry_run());
-    assert_eq!(live.fake.snapshot(), before);
+    assert_eq!(live.server.fake.snapshot(), before);
 }
 
 #[test]
@@ -109,6 +99,7 @@ fn execute_rolls_the_live_deployment_back_and_verifies_it() {
     assert_eq!(r["verdict"], "executed", "{r}");
     assert_eq!(step(r, "verify_rollout")["result"], "ok");
     let vote = live
+        .server
         .fake
         .object("Deployment", Some("production"), "vote")
         .unwrap();
@@ -116,6 +107,7 @@ fn execute_rolls_the_live_deployment_back_and_verifies_it() {
         .as_str()
         .unwrap();
     let revision_2 = live
+        .server
         .fake
         .object("ReplicaSet", Some("production"), "vote-7c8d6f9b5")
         .unwrap();
@@ -145,12 +137,14 @@ fn a_node_replacement_drains_then_stops_at_the_instance_without_aws() {
         "{terminate}"
     );
     let node = live
+        .server
         .fake
         .object("Node", None, "ip-10-0-2-41.ec2.internal")
         .unwrap();
     assert_eq!(node["spec"]["unschedulable"], true);
     assert!(
-        live.fake
+        live.server
+            .fake
             .object("Pod", Some("production"), "worker-69d4c8b7f-h7s2d")
             .is_none()
     );
@@ -179,7 +173,8 @@ fn a_dry_run_node_replacement_says_which_instance_it_would_terminate() {
         "{text}"
     );
     assert!(
-        live.fake
+        live.server
+            .fake
             .requests()
             .iter()
             .filter(|q| q.method != "GET")
@@ -217,7 +212,7 @@ fn snapshot_and_live_cluster_are_mutually_exclusive_and_a_bad_context_is_refused
         String::from_utf8_lossy(&unknown.stderr)
     );
     assert!(unknown.stdout.is_empty());
-    assert!(live.fake.requests().is_empty());
+    assert!(live.server.fake.requests().is_empty());
 }
 
 #[test]

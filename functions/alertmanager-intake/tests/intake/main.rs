@@ -9,17 +9,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
-// moto's server, started and stopped the same way as for the AWS adapters' tests.
-#[path = "../../../../shared/aws/tests/aws/moto.rs"]
-mod moto;
 mod publishing;
 mod refusals;
 
-use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::http::Request;
 use lambda_http::{Body, Response};
 use reflex_alertmanager_intake::auth::TokenDigest;
 use reflex_alertmanager_intake::{Config, SnsPublisher, handle};
+use reflex_test_support::queue::{Delivery, SubscribedQueue};
+use reflex_test_support::{moto, unique};
 
 /// The bearer token the tests' Alertmanager sends.
 pub const TOKEN: &str = "alertmanager-test-token";
@@ -29,82 +27,23 @@ pub const TOKEN: &str = "alertmanager-test-token";
 pub struct Topic {
     pub config: Config,
     pub publisher: SnsPublisher,
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-}
-
-fn sdk_parts() -> (Region, Credentials, String) {
-    (
-        Region::new("us-east-1"),
-        Credentials::new("testing", "testing", None, None, "tests"),
-        moto::moto().endpoint.clone(),
-    )
-}
-
-fn sns_client() -> aws_sdk_sns::Client {
-    let (region, credentials, endpoint) = sdk_parts();
-    aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(region)
-            .credentials_provider(credentials)
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
-
-fn sqs_client() -> aws_sdk_sqs::Client {
-    let (region, credentials, endpoint) = sdk_parts();
-    aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-            .region(aws_sdk_sqs::config::Region::new(region.to_string()))
-            .credentials_provider(credentials)
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    queue: SubscribedQueue,
 }
 
 impl Topic {
     /// A fresh topic and queue; the intake accepts bodies up to `max_body_bytes`.
     pub async fn new(max_body_bytes: usize) -> Topic {
-        let sns = sns_client();
-        let sqs = sqs_client();
+        let sdk = moto::sdk_config();
+        let sns = aws_sdk_sns::Client::new(&sdk);
         let topic_arn = sns
             .create_topic()
-            .name(moto::unique("alerts"))
+            .name(unique("alerts"))
             .send()
             .await
             .unwrap()
             .topic_arn
             .unwrap();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(moto::unique("alerts-q"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()
-            .remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .unwrap();
-        sns.subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .attributes("RawMessageDelivery", "true")
-            .send()
-            .await
-            .unwrap();
+        let queue = SubscribedQueue::subscribe(&sdk, &topic_arn, "alerts-q", Delivery::Raw).await;
         Topic {
             config: Config {
                 topic_arn: topic_arn.clone(),
@@ -112,8 +51,7 @@ impl Topic {
                 max_body_bytes,
             },
             publisher: SnsPublisher::new(sns, topic_arn),
-            sqs,
-            queue_url,
+            queue,
         }
     }
 
@@ -130,33 +68,7 @@ impl Topic {
 
     /// Every message published so far, in publishing order (drains the queue).
     pub async fn published(&self) -> Vec<String> {
-        let mut messages = Vec::new();
-        loop {
-            let batch = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .unwrap()
-                .messages
-                .unwrap_or_default();
-            if batch.is_empty() {
-                return messages;
-            }
-            for m in batch {
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle.unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-                messages.push(m.body.unwrap());
-            }
-        }
+        self.queue.drain().await
     }
 }
 

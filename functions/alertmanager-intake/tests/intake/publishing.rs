@@ -67,7 +67,10 @@ async fn a_group_of_3000_alerts_is_cut_into_webhooks_that_concatenate_to_it() {
 async fn a_failed_publish_is_502_so_alertmanager_retries() {
     let mut topic = Topic::new(1 << 20).await;
     let gone = format!("{}-deleted", topic.config.topic_arn);
-    topic.publisher = reflex_alertmanager_intake::SnsPublisher::new(crate::sns_client(), gone);
+    topic.publisher = reflex_alertmanager_intake::SnsPublisher::new(
+        aws_sdk_sns::Client::new(&reflex_test_support::moto::sdk_config()),
+        gone,
+    );
     let (status, answer) = topic.call(post(group(2, 0))).await;
     assert_eq!(status, 502, "{answer}");
     assert_eq!(answer["published"], 0);

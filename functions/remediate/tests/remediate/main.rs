@@ -6,13 +6,14 @@
 //!   once; rejected → Err after the record is stored; cluster unreachable → retryable Err
 //!   and the redelivery acts.
 //! - `lambda`: the payload reaches the pipeline byte for byte; error types Lambda records.
+//! - `cluster_source`: a kubeconfig when configured, EKS otherwise; which failures fail the
+//!   cold start and which are retried.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
+mod cluster_source;
 mod lambda;
 mod outcomes;
-
-use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use reflex_core::ledger::MemoryLedger;
@@ -22,19 +23,11 @@ use reflex_core::vocab::verdict::Mode;
 use reflex_remediate::Deps;
 use reflex_snapshot::Snapshot;
 
-/// The events/ catalog.
-pub fn events() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
-}
-
-/// An event file's bytes.
-pub fn event(name: &str) -> Vec<u8> {
-    std::fs::read(events().join(name)).unwrap()
-}
+pub use reflex_test_support::event;
 
 /// The voting app's production cluster, as a snapshot.
 pub fn voting_app() -> Snapshot {
-    Snapshot::from_json(&event("cluster/voting-app.json")).unwrap()
+    Snapshot::from_json(&reflex_test_support::kube::voting_app()).unwrap()
 }
 
 /// A minute after the catalog's alerts start.

@@ -122,21 +122,16 @@ async fn a_payload_with_one_rejected_item_is_an_error_after_every_record_is_stor
 
 /// The live kube adapter aimed at a loopback port nobody listens on, with short timings.
 fn unreachable_cluster() -> KubeCluster {
-    reflex_kube::install_crypto_provider();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = kube::Config::new(format!("http://127.0.0.1:{port}").parse().unwrap());
-    KubeCluster::from_config(config)
-        .unwrap()
-        .with_settings(Settings {
+    let url = format!("http://127.0.0.1:{}", reflex_test_support::free_port());
+    reflex_test_support::kube::cluster_at(
+        &url,
+        Settings {
             request_timeout: Duration::from_secs(2),
             backoff_min: Duration::from_millis(10),
             backoff_max: Duration::from_millis(50),
             ..Settings::default()
-        })
+        },
+    )
 }
 
 #[tokio::test]

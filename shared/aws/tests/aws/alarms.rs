@@ -6,7 +6,7 @@ use reflex_aws::CloudWatchAlarms;
 use reflex_core::ledger::AlarmCheck;
 use reflex_core::{Alert, AlertStatus, Labels, Source};
 
-use crate::moto::unique;
+use reflex_test_support::unique;
 
 fn alert(source: Source, name: &str) -> Alert {
     Alert {

@@ -9,14 +9,10 @@ use reflex_core::policy::Policy;
 use reflex_core::{Mode, Verdict};
 use reflex_snapshot::Snapshot;
 
-use crate::moto::repo;
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
+use reflex_test_support::event;
 
 fn snapshot() -> Snapshot {
-    Snapshot::from_json(&read("events/cluster/voting-app.json")).expect("snapshot")
+    Snapshot::from_json(&reflex_test_support::kube::voting_app()).expect("snapshot")
 }
 
 /// One invocation: its own view of the cluster (as a separate Lambda would have), the
@@ -75,7 +71,7 @@ async fn twenty_concurrent_deliveries_of_one_alert_act_once() {
     let aws = crate::moto_aws().await;
     let ledger = Arc::new(crate::store::create_table(&aws).await);
     let cluster = Arc::new(snapshot());
-    let event = read("events/alertmanager/pod-crashloop-worker.json");
+    let event = event("alertmanager/pod-crashloop-worker.json");
     let now = Utc::now();
 
     let deliveries = (0..20)
@@ -132,8 +128,7 @@ async fn twenty_concurrent_different_alerts_for_one_target_act_once() {
     let aws = crate::moto_aws().await;
     let ledger = Arc::new(crate::store::create_table(&aws).await);
     let cluster = Arc::new(snapshot());
-    let crash =
-        String::from_utf8(read("events/alertmanager/pod-crashloop-worker.json")).expect("utf-8");
+    let crash = String::from_utf8(event("alertmanager/pod-crashloop-worker.json")).expect("utf-8");
     let now = Utc::now();
 
     // Twenty alert instances (distinct fingerprints) about the same pod, all at once: the
@@ -173,7 +168,7 @@ async fn two_different_alerts_for_one_target_within_the_cooldown_act_once() {
     let aws = crate::moto_aws().await;
     let ledger = crate::store::create_table(&aws).await;
     let policy = Policy::default_policy();
-    let crash = read("events/alertmanager/pod-crashloop-worker.json");
+    let crash = event("alertmanager/pod-crashloop-worker.json");
     // Another alert about the same pod: a different rule, a different alert instance.
     let not_ready = String::from_utf8(crash.clone())
         .expect("utf-8")

@@ -17,7 +17,7 @@ use reflex_snapshot::Snapshot;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::moto::{free_port, repo};
+use reflex_test_support::{event, free_port};
 
 /// What one AWS call may take at most with the tests' retry budget, with slack.
 const BOUND: Duration = Duration::from_secs(5);
@@ -149,12 +149,8 @@ async fn pipeline_on_a_throttled_store_records_failed_and_asks_for_a_retry() {
     let (endpoint, _requests) = throttling_endpoint().await;
     let ledger = ledger_at(&endpoint).await;
     let policy = Policy::default_policy();
-    let cluster = Snapshot::from_json(
-        &std::fs::read(repo().join("events/cluster/voting-app.json")).expect("snapshot"),
-    )
-    .expect("snapshot");
-    let event =
-        std::fs::read(repo().join("events/alertmanager/pod-crashloop-worker.json")).expect("event");
+    let cluster = Snapshot::from_json(&reflex_test_support::kube::voting_app()).expect("snapshot");
+    let event = event("alertmanager/pod-crashloop-worker.json");
     let started = Instant::now();
 
     let handled = Pipeline {

@@ -5,7 +5,7 @@ use aws_sdk_autoscaling::types::Tag;
 use reflex_aws::AsgFleet;
 use reflex_core::cluster::{ClusterError, Fleet, Submit};
 
-use crate::moto::unique;
+use reflex_test_support::unique;
 
 /// Creates a two-instance group tagged with `tag` (key, value) and returns its name and
 /// instance ids.

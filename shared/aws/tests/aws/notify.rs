@@ -1,6 +1,5 @@
 //! On-call notifications: published to SNS, read back from a subscribed SQS queue.
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use reflex_aws::SnsNotifier;
 use reflex_core::audit::ActionSummary;
 use reflex_core::ledger::Notifier;
@@ -10,7 +9,8 @@ use reflex_core::vocab::verdict::{StepRecord, StepResult};
 use reflex_core::{AuditRecord, Mode, Verdict};
 use serde_json::Value;
 
-use crate::moto::unique;
+use reflex_test_support::queue::{Delivery, SubscribedQueue};
+use reflex_test_support::unique;
 
 fn executed_record() -> AuditRecord {
     let mut r = AuditRecord::rejected(
@@ -50,7 +50,6 @@ fn executed_record() -> AuditRecord {
 async fn notification_reaches_a_subscribed_queue() {
     let aws = crate::moto_aws().await;
     let sns = aws_sdk_sns::Client::new(aws.sdk_config());
-    let sqs = aws_sdk_sqs::Client::new(aws.sdk_config());
     let topic = sns
         .create_topic()
         .name(unique("notify"))
@@ -59,31 +58,8 @@ async fn notification_reaches_a_subscribed_queue() {
         .expect("topic")
         .topic_arn
         .expect("arn");
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique("oncall"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("queue arn");
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .send()
-        .await
-        .expect("subscribe");
+    let queue =
+        SubscribedQueue::subscribe(aws.sdk_config(), &topic, "oncall", Delivery::Envelope).await;
     let record = executed_record();
 
     SnsNotifier::with_client(sns, &topic)
@@ -91,18 +67,9 @@ async fn notification_reaches_a_subscribed_queue() {
         .await
         .expect("notify");
 
-    let messages = sqs
-        .receive_message()
-        .queue_url(&queue)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .expect("receive")
-        .messages
-        .unwrap_or_default();
+    let messages = queue.drain().await;
     assert_eq!(messages.len(), 1, "{messages:?}");
-    let envelope: Value = serde_json::from_str(messages[0].body().expect("body")).expect("json");
+    let envelope: Value = serde_json::from_str(&messages[0]).expect("json");
     assert_eq!(
         envelope["Subject"],
         "reflex executed (enforce): restart_pod Pod production/worker-69d4c8b7f-h7s2d"

@@ -13,7 +13,7 @@ const CHILD: &str = "REFLEX_AWS_TEST_CHILD";
 
 #[tokio::test]
 async fn connecting_without_credentials_is_a_clear_startup_error() {
-    let home = std::env::temp_dir().join(crate::moto::unique("reflex-no-credentials"));
+    let home = std::env::temp_dir().join(reflex_test_support::unique("reflex-no-credentials"));
     std::fs::create_dir_all(&home).expect("empty home");
     let out = Command::new(std::env::current_exe().expect("test binary"))
         .args([

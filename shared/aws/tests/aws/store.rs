@@ -13,7 +13,7 @@ use reflex_core::vocab::action::ActionKind;
 use reflex_core::vocab::target::{TargetKind, TargetRef};
 use reflex_core::{AuditRecord, Mode, Verdict};
 
-use crate::moto::unique;
+use reflex_test_support::unique;
 
 /// Creates the configured audit table the way `infra/template.yaml` declares it.
 pub async fn create_table(aws: &Aws) -> DynamoLedger {

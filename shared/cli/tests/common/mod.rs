@@ -4,15 +4,11 @@
 #![allow(dead_code)] // each test file uses a different subset
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use reflex_test_support::repo;
 
 /// A file under `events/`.
 pub fn event(rel: &str) -> String {
@@ -91,11 +87,9 @@ pub fn decision(record: &Value) -> (String, String, String) {
 
 /// Writes `contents` to a fresh file in the temp dir and returns its path.
 pub fn temp_file(name: &str, contents: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("reflex-cli-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path.display().to_string()
+    reflex_test_support::temp_file(name, contents)
+        .display()
+        .to_string()
 }
 
 /// The sample snapshot with `edit` applied to the item of `kind` named `name`.

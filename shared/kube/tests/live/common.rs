@@ -1,8 +1,8 @@
-//! Shared set-up: the fake API server seeded with the sample cluster, a `KubeCluster` on it
-//! with test timings, a recording fleet, and a one-event pipeline run.
+//! Shared set-up: the fake API server seeded with the sample cluster and a `KubeCluster` on
+//! it with test timings (both from reflex-test-support), a recording fleet, and a one-event
+//! pipeline run.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use chrono::Utc;
 use reflex_core::audit::AuditRecord;
@@ -13,45 +13,17 @@ use reflex_core::pipeline::{Adapters, Clock, Ids, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, StepResult};
 use reflex_fake_kube::{FakeKube, RecordedRequest};
-use reflex_kube::{KubeCluster, Settings};
-
-/// The sample cluster of events/cluster (6 nodes, one NotReady; the voting app).
-pub const VOTING_APP: &[u8] = include_bytes!("../../../../events/cluster/voting-app.json");
+use reflex_kube::KubeCluster;
+pub use reflex_test_support::event;
+pub use reflex_test_support::kube::{fast, start_voting_app};
 
 /// The node that is NotReady in the sample cluster, and its instance.
 pub const SICK_NODE: &str = "ip-10-0-2-41.ec2.internal";
 pub const SICK_INSTANCE: &str = "i-0b7d3a9f1e6c24c58";
 
-/// A sample event's bytes.
-pub fn event(rel: &str) -> Vec<u8> {
-    let path = format!("{}/../../events/{rel}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-pub async fn start() -> FakeKube {
-    FakeKube::start(VOTING_APP).await.unwrap()
-}
-
-/// Test timings: short polls and backoffs, so waits end in milliseconds.
-pub fn fast() -> Settings {
-    Settings {
-        request_timeout: Duration::from_secs(2),
-        poll_interval: Duration::from_millis(25),
-        eviction_concurrency: 32,
-        backoff_min: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(200),
-        transient_retries: 2,
-    }
-}
-
+/// reflex's kube adapter on `fake`, with the test timings.
 pub fn cluster(fake: &FakeKube) -> KubeCluster {
-    cluster_with(fake, fast())
-}
-
-pub fn cluster_with(fake: &FakeKube, settings: Settings) -> KubeCluster {
-    KubeCluster::from_config(kube::Config::new(fake.url().parse().unwrap()))
-        .unwrap()
-        .with_settings(settings)
+    reflex_test_support::kube::cluster(fake, fast())
 }
 
 /// The fleet stand-in: records what it was asked to terminate.

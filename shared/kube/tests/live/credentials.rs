@@ -15,7 +15,7 @@ use reflex_kube::{KubeCluster, RefreshingToken, SignFuture, SignToken, client_wi
 use secrecy::SecretString;
 
 use crate::common::{
-    RecordingFleet, SICK_INSTANCE, SICK_NODE, event, fast, policy, replay, start, steps,
+    RecordingFleet, SICK_INSTANCE, SICK_NODE, event, fast, policy, replay, start_voting_app, steps,
 };
 
 const SICK: &str = "alertmanager/node-not-ready-sick-node.json";
@@ -62,7 +62,7 @@ fn slow_evictions(fake: &FakeKube, latency: Duration) {
 
 #[tokio::test]
 async fn a_drain_longer_than_the_token_lifetime_re_signs_before_expiry_and_completes() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let max_age = Duration::from_millis(600);
     fake.tokens().refuse_older_than(Some(max_age));
     slow_evictions(&fake, Duration::from_millis(1500));
@@ -95,7 +95,7 @@ async fn a_drain_longer_than_the_token_lifetime_re_signs_before_expiry_and_compl
 
 #[tokio::test]
 async fn a_token_refused_mid_drain_is_re_signed_and_the_request_resent_once() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     fake.tokens()
         .refuse_older_than(Some(Duration::from_millis(500)));
     slow_evictions(&fake, Duration::from_millis(900));
@@ -134,7 +134,7 @@ async fn a_token_refused_mid_drain_is_re_signed_and_the_request_resent_once() {
 
 #[tokio::test]
 async fn a_credential_the_cluster_always_refuses_fails_the_cordon_after_one_resend() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     fake.faults()
         .fail_always(Route::prefix("/api/v1/nodes/").method("PATCH"), 401);
     let signer = Signer::default();
@@ -168,7 +168,7 @@ async fn a_credential_the_cluster_always_refuses_fails_the_cordon_after_one_rese
 
 #[tokio::test]
 async fn a_token_that_cannot_be_signed_sends_nothing_and_is_unavailable() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let signer = NoCredentials::default();
     let kube = cluster(&fake, signer.clone(), Duration::from_secs(600));
 

@@ -13,7 +13,8 @@ use reflex_fake_kube::FakeKube;
 use serde_json::{Value, json};
 
 use crate::common::{
-    RecordingFleet, SICK_INSTANCE, SICK_NODE, cluster, detail, event, policy, replay, start, steps,
+    RecordingFleet, SICK_INSTANCE, SICK_NODE, cluster, detail, event, policy, replay,
+    start_voting_app, steps,
 };
 
 const SICK: &str = "alertmanager/node-not-ready-sick-node.json";
@@ -40,7 +41,7 @@ fn terminating(fake: &FakeKube, pod: &str) -> bool {
 
 #[tokio::test]
 async fn a_dead_nodes_pods_stay_terminating_and_the_drain_ends_after_the_grace() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     fake.kill_kubelet(SICK_NODE);
     for pod in SICK_PODS {
         change(&fake, "Pod", Some("production"), pod, |p| {
@@ -87,7 +88,7 @@ async fn a_dead_nodes_pods_stay_terminating_and_the_drain_ends_after_the_grace()
 
 #[tokio::test]
 async fn pods_terminating_for_minutes_before_the_alert_do_not_hold_the_drain() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     fake.kill_kubelet(SICK_NODE);
     for pod in SICK_PODS {
         change(&fake, "Pod", Some("production"), pod, |p| {
@@ -111,7 +112,7 @@ async fn pods_terminating_for_minutes_before_the_alert_do_not_hold_the_drain() {
 
 #[tokio::test]
 async fn a_grace_longer_than_the_drain_timeout_fails_the_drain_and_terminates_nothing() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     fake.kill_kubelet(SICK_NODE);
     let kube = cluster(&fake);
     let fleet = RecordingFleet::default();
@@ -150,7 +151,7 @@ fn hold(fake: &FakeKube) -> Op {
 
 #[tokio::test]
 async fn a_ready_nodes_terminating_pods_are_still_waited_for() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let wait = hold(&fake);
 
@@ -167,7 +168,7 @@ async fn a_ready_nodes_terminating_pods_are_still_waited_for() {
 
 #[tokio::test]
 async fn the_same_pod_on_a_node_gone_not_ready_counts_as_gone() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let wait = hold(&fake);
     change(&fake, "Node", None, HELD.1, |n| {

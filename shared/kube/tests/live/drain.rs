@@ -10,15 +10,15 @@ use reflex_core::vocab::annotations::CORDON_ANNOTATION;
 use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 
 use crate::common::{
-    RecordingFleet, SICK_INSTANCE, SICK_NODE, cluster, detail, event, policy, replay, run, start,
-    steps, writes,
+    RecordingFleet, SICK_INSTANCE, SICK_NODE, cluster, detail, event, policy, replay, run,
+    start_voting_app, steps, writes,
 };
 
 const SICK: &str = "alertmanager/node-not-ready-sick-node.json";
 
 #[tokio::test]
 async fn dry_run_sends_every_call_with_dry_run_and_changes_nothing() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let fleet = RecordingFleet::default();
     let before = fake.snapshot();
@@ -45,7 +45,7 @@ async fn dry_run_sends_every_call_with_dry_run_and_changes_nothing() {
 
 #[tokio::test]
 async fn execute_cordons_evicts_waits_and_hands_the_instance_to_the_fleet() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let fleet = RecordingFleet::default();
 
@@ -86,7 +86,7 @@ async fn execute_cordons_evicts_waits_and_hands_the_instance_to_the_fleet() {
 
 #[tokio::test]
 async fn daemon_set_pods_are_left_on_the_drained_node() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
 
     let r = run(&kube, &policy(5, 5), Mode::Enforce, SICK).await;
@@ -106,7 +106,7 @@ async fn daemon_set_pods_are_left_on_the_drained_node() {
 
 #[tokio::test]
 async fn a_node_running_a_bare_pod_is_not_drained() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let fleet = RecordingFleet::default();
 
@@ -127,7 +127,7 @@ async fn a_node_running_a_bare_pod_is_not_drained() {
 
 #[tokio::test]
 async fn a_budget_at_zero_fails_the_drain_at_its_timeout_leaving_the_node_cordoned() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let fleet = RecordingFleet::default();
 
@@ -186,7 +186,7 @@ async fn a_budget_at_zero_fails_the_drain_at_its_timeout_leaving_the_node_cordon
 
 #[tokio::test]
 async fn a_dry_run_drain_reports_a_budget_refusal_at_once() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
 
     let started = Instant::now();

@@ -11,7 +11,7 @@ use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use reflex_fake_kube::Route;
 use reflex_kube::Settings;
 
-use crate::common::{cluster, cluster_with, fast, policy, run, start, steps, writes};
+use crate::common::{cluster, fast, policy, run, start_voting_app, steps, writes};
 
 const SICK: &str = "alertmanager/node-not-ready-sick-node.json";
 
@@ -21,7 +21,7 @@ fn evictions() -> Route {
 
 #[tokio::test]
 async fn bursts_of_429_and_500_answers_are_retried_until_admitted() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     fake.faults()
         .fail_next(Route::prefix("/api/v1/nodes/").method("PATCH"), 2, 500);
@@ -42,7 +42,7 @@ async fn bursts_of_429_and_500_answers_are_retried_until_admitted() {
 
 #[tokio::test]
 async fn an_eviction_api_that_keeps_failing_ends_the_drain_at_its_timeout() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     fake.faults().fail_always(evictions(), 500);
 
@@ -62,7 +62,7 @@ async fn an_eviction_api_that_keeps_failing_ends_the_drain_at_its_timeout() {
 
 #[tokio::test]
 async fn a_dropped_connection_fails_a_rollback_cleanly_without_resending_it() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let route =
         Route::prefix("/apis/apps/v1/namespaces/production/deployments/vote").method("PATCH");
@@ -103,7 +103,7 @@ async fn a_dropped_connection_fails_a_rollback_cleanly_without_resending_it() {
 
 #[tokio::test]
 async fn reads_slower_than_the_verify_timeout_end_the_wait_in_time() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let pod = PodRef {
         namespace: "production".into(),
@@ -146,8 +146,8 @@ async fn reads_slower_than_the_verify_timeout_end_the_wait_in_time() {
 
 #[tokio::test]
 async fn a_write_slower_than_the_request_timeout_fails_in_time() {
-    let fake = start().await;
-    let kube = cluster_with(
+    let fake = start_voting_app().await;
+    let kube = reflex_test_support::kube::cluster(
         &fake,
         Settings {
             request_timeout: Duration::from_millis(400),

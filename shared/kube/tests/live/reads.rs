@@ -9,11 +9,11 @@ use reflex_core::vocab::target::TargetKind;
 use reflex_fake_kube::Route;
 use reflex_kube::{KubeCluster, KubeError, Settings};
 
-use crate::common::{SICK_INSTANCE, SICK_NODE, cluster, cluster_with, fast, start};
+use crate::common::{SICK_INSTANCE, SICK_NODE, cluster, fast, start_voting_app};
 
 #[tokio::test]
 async fn each_read_is_one_request_decoded_into_core_types() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
 
     let pod = kube
@@ -86,7 +86,7 @@ async fn each_read_is_one_request_decoded_into_core_types() {
 
 #[tokio::test]
 async fn missing_objects_are_none_not_errors() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     assert!(kube.pod("production", "absent").await.unwrap().is_none());
     assert!(
@@ -106,11 +106,8 @@ async fn missing_objects_are_none_not_errors() {
 
 #[tokio::test]
 async fn a_kubeconfig_file_and_its_context_are_honoured() {
-    let fake = start().await;
-    let dir = std::env::temp_dir().join(format!("reflex-kube-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("kubeconfig");
-    std::fs::write(&path, fake.kubeconfig_yaml()).unwrap();
+    let fake = start_voting_app().await;
+    let path = reflex_test_support::kube::kubeconfig_file(&fake, "kubeconfig");
 
     for context in [None, Some("fake-kube")] {
         let kube = KubeCluster::from_kubeconfig(&path, context).await.unwrap();
@@ -121,17 +118,17 @@ async fn a_kubeconfig_file_and_its_context_are_honoured() {
         matches!(unknown, Err(KubeError::Kubeconfig { .. })),
         "{unknown:?}"
     );
-    let missing = KubeCluster::from_kubeconfig(&dir.join("absent"), None).await;
+    let missing = KubeCluster::from_kubeconfig(&path.with_file_name("absent"), None).await;
     assert!(
         matches!(missing, Err(KubeError::ReadKubeconfig { .. })),
         "{missing:?}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&path).unwrap();
 }
 
 #[tokio::test]
 async fn read_failures_map_onto_cluster_errors_and_a_short_burst_is_resent() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let nodes = || Route::prefix("/api/v1/nodes").method("GET");
 
@@ -165,8 +162,8 @@ async fn read_failures_map_onto_cluster_errors_and_a_short_burst_is_resent() {
 
 #[tokio::test]
 async fn a_read_slower_than_the_request_timeout_fails_in_time() {
-    let fake = start().await;
-    let kube = cluster_with(
+    let fake = start_voting_app().await;
+    let kube = reflex_test_support::kube::cluster(
         &fake,
         Settings {
             request_timeout: Duration::from_millis(300),
@@ -187,7 +184,7 @@ async fn a_read_slower_than_the_request_timeout_fails_in_time() {
 
 #[tokio::test]
 async fn autoscalers_and_the_pods_a_selector_picks_are_one_list_each() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     fake.put_object(serde_json::json!({
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",

@@ -9,7 +9,7 @@ use reflex_core::vocab::op::{Op, PodRef};
 use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use serde_json::Value;
 
-use crate::common::{cluster, detail, policy, run, start, steps, writes};
+use crate::common::{cluster, detail, policy, run, start_voting_app, steps, writes};
 
 const WORKER: &str = "worker-69d4c8b7f-h7s2d";
 
@@ -19,7 +19,7 @@ fn uid(pod: &Value) -> &str {
 
 #[tokio::test]
 async fn dry_run_sends_a_dry_run_delete_and_changes_nothing() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let before = fake.object("Pod", Some("production"), WORKER).unwrap();
     let pods_before = fake.objects("Pod", Some("production")).len();
@@ -54,7 +54,7 @@ async fn dry_run_sends_a_dry_run_delete_and_changes_nothing() {
 
 #[tokio::test]
 async fn execute_deletes_the_pod_and_waits_for_a_ready_replacement() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let before = fake.object("Pod", Some("production"), WORKER).unwrap();
 
@@ -94,7 +94,7 @@ async fn execute_deletes_the_pod_and_waits_for_a_ready_replacement() {
 
 #[tokio::test]
 async fn without_a_replacement_verification_fails_at_its_timeout() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     fake.controllers().set_replace_pods(false);
     let kube = cluster(&fake);
 
@@ -130,7 +130,7 @@ async fn without_a_replacement_verification_fails_at_its_timeout() {
 
 #[tokio::test]
 async fn a_stateful_set_pod_back_under_its_name_is_told_apart_by_uid() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let pod = PodRef {
         namespace: "staging".into(),
@@ -171,7 +171,7 @@ async fn a_stateful_set_pod_back_under_its_name_is_told_apart_by_uid() {
 async fn a_pod_recreated_since_the_plan_is_not_deleted_in_its_stead() {
     // The plan read db-0 with one uid; by the time the delete runs, the StatefulSet has
     // recreated it (a new uid). The delete is pinned to the planned uid and refuses.
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let pod = PodRef {
         namespace: "staging".into(),

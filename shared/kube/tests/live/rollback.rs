@@ -10,7 +10,9 @@ use reflex_core::vocab::target::{TargetKind, TargetRef};
 use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use serde_json::{Value, json};
 
-use crate::common::{RecordingFleet, cluster, detail, policy, run, start, steps, writes};
+use crate::common::{
+    RecordingFleet, cluster, detail, policy, run, start_voting_app, steps, writes,
+};
 
 const EVENT: &str = "alertmanager/pod-crashloop-vote-recent-rollout.json";
 
@@ -29,7 +31,7 @@ fn revision_2_template(fake: &reflex_fake_kube::FakeKube) -> Value {
 
 #[tokio::test]
 async fn dry_run_sends_the_guarded_patch_with_dry_run_and_changes_nothing() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let before = fake
         .object("Deployment", Some("production"), "vote")
@@ -72,7 +74,7 @@ async fn dry_run_sends_the_guarded_patch_with_dry_run_and_changes_nothing() {
 
 #[tokio::test]
 async fn execute_restores_the_previous_template_and_waits_for_the_rollout() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let wanted = revision_2_template(&fake);
 
@@ -96,7 +98,7 @@ async fn execute_restores_the_previous_template_and_waits_for_the_rollout() {
 
 #[tokio::test]
 async fn a_deployment_changed_since_the_plan_fails_with_a_conflict_and_is_not_overwritten() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let target = TargetRef::namespaced(TargetKind::Deployment, "production", "vote");
     // The plan's read...

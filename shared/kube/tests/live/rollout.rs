@@ -6,14 +6,14 @@ use std::time::{Duration, Instant};
 use reflex_core::vocab::annotations::RESTARTED_AT_ANNOTATION;
 use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 
-use crate::common::{cluster, detail, policy, run, start, steps, writes};
+use crate::common::{cluster, detail, policy, run, start_voting_app, steps, writes};
 
 const EVENT: &str = "alarm-action/pod-restarts-worker.json";
 const PATCH: &str = "PATCH /apis/apps/v1/namespaces/production/deployments/worker";
 
 #[tokio::test]
 async fn dry_run_sends_the_patch_with_dry_run_and_changes_nothing() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let before = fake
         .object("Deployment", Some("production"), "worker")
@@ -45,7 +45,7 @@ async fn dry_run_sends_the_patch_with_dry_run_and_changes_nothing() {
 
 #[tokio::test]
 async fn execute_restarts_the_template_and_waits_for_the_rollout() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
 
     let r = run(&kube, &policy(2, 5), Mode::Enforce, EVENT).await;
@@ -66,7 +66,7 @@ async fn execute_restarts_the_template_and_waits_for_the_rollout() {
 
 #[tokio::test]
 async fn a_rollout_that_never_completes_fails_at_the_verify_timeout() {
-    let fake = start().await;
+    let fake = start_voting_app().await;
     fake.controllers().set_advance_rollouts(false);
     let kube = cluster(&fake);
 

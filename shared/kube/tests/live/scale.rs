@@ -10,7 +10,7 @@ use reflex_fake_kube::FakeKube;
 use reflex_kube::Settings;
 use serde_json::{Value, json};
 
-use crate::common::{RecordingFleet, cluster_with, event, policy, replay, writes};
+use crate::common::{RecordingFleet, event, policy, replay, writes};
 
 const BUSY: &str = "ip-10-0-7-10.ec2.internal";
 const SPARE: &str = "ip-10-0-7-20.ec2.internal";
@@ -88,9 +88,9 @@ fn on_node(fake: &FakeKube, node: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_a_node_with_100_pods_evicts_them_in_parallel() {
-    let fake = FakeKube::start(&cluster_with_a_busy_node()).await.unwrap();
+    let fake = reflex_test_support::kube::start(&cluster_with_a_busy_node()).await;
     // Default timings (16 evictions in flight), but a short poll so the wait ends promptly.
-    let kube = cluster_with(
+    let kube = reflex_test_support::kube::cluster(
         &fake,
         Settings {
             poll_interval: Duration::from_millis(25),

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use kube::{Client, Config};
 use reflex_fake_kube::FakeKube;
 
 /// Two nodes; `production/vote` (2 replicas, ReplicaSet revisions 1 and 2) with its pods and
@@ -16,34 +15,17 @@ pub const VOTE_POD_2: &str = "vote-7d9f8b6c5d-q7w4z";
 pub const EXPORTER_POD_1: &str = "node-exporter-8xk2v";
 
 pub async fn start() -> FakeKube {
-    FakeKube::start(SNAPSHOT).await.unwrap()
+    reflex_test_support::kube::start(SNAPSHOT).await
 }
 
-/// A client for the fake with kube's default retry layer switched off.
-///
-/// kube 5 installs a `RetryLayer` by default (`Config::default_retry`, true in every
-/// constructor) that retries 429, 503 and 504 answers up to 15 times with exponential
-/// backoff from 5 ms up to 1000 s, honouring `Retry-After`. An eviction refused by a
-/// PodDisruptionBudget is a 429, so with the default the client would sit in that loop
-/// instead of returning. Setting `config.default_retry = false` before building the
-/// client removes the layer; callers then run their own bounded retry.
-pub fn client(fake: &FakeKube) -> Client {
-    client_for(&fake.url())
-}
-
-/// The same, for a server known only by its URL (one in another process).
-pub fn client_for(url: &str) -> Client {
-    let mut config = Config::new(url.parse().unwrap());
-    config.default_retry = false;
-    build(config)
-}
-
-/// `Client::try_from`, after choosing rustls's crypto provider: in a workspace build rustls
-/// links both aws-lc-rs (through the AWS SDK) and ring, and will not pick one by itself.
-pub fn build(config: Config) -> Client {
-    let _already_chosen = rustls::crypto::ring::default_provider().install_default();
-    Client::try_from(config).unwrap()
-}
+/// Clients for the fake, with kube's default retry layer switched off: kube 5 installs a
+/// `RetryLayer` by default (`Config::default_retry`, true in every constructor) that
+/// retries 429, 503 and 504 answers up to 15 times with exponential backoff from 5 ms up to
+/// 1000 s, honouring `Retry-After`. An eviction refused by a PodDisruptionBudget is a 429,
+/// so with the default the client would sit in that loop instead of returning.
+/// `client_for` is the same for a server known only by its URL (one in another process);
+/// `build` takes a config as given.
+pub use reflex_test_support::kube::{build, client, client_for};
 
 /// Polls `check` every 20 ms until it holds or `within` passes.
 pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {

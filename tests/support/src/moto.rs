@@ -7,16 +7,22 @@
 //! checkout with python3 and network access. The server runs under a small shell guard that
 //! waits on a pipe held by this process and kills moto when the pipe closes, which happens
 //! however the test process ends (a `static` is never dropped).
-
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test helper is a failed test
+//!
+//! [`sdk_config`] is the AWS SDK configuration every suite uses for it: [`REGION`], static
+//! test credentials, moto's endpoint.
 
 use std::io::Read as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+
+use crate::{free_port, repo};
 
 /// The moto release the tests are written against.
 pub const MOTO_SPEC: &str = "moto[server]==5.2.5";
@@ -33,32 +39,29 @@ pub struct Moto {
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+/// The region every test uses.
+pub const REGION: &str = "us-east-1";
+/// The account moto answers as (its default).
+pub const ACCOUNT: &str = "123456789012";
 
 /// The shared server, started on first use.
 pub fn moto() -> &'static Moto {
     MOTO.get_or_init(start)
 }
 
-/// A name unique within this test run (moto's state is shared by every test).
-pub fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+/// The static credentials the tests sign with (moto accepts any).
+pub fn credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "tests")
 }
 
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+/// An SDK configuration for the shared server: [`REGION`], [`credentials`], its endpoint.
+pub fn sdk_config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(SharedCredentialsProvider::new(credentials()))
+        .endpoint_url(moto().endpoint.clone())
+        .build()
 }
 
 fn ensure_moto_installed() -> PathBuf {

@@ -34,6 +34,25 @@ pub fn actions_outlast(timeouts: &Timeouts, deadline_ms: u64, now: SystemTime) -
     (longest > remaining).then_some(Outlast { longest, remaining })
 }
 
+/// What an invocation keeps for itself after its last cluster step: the audit write, the
+/// notification and the claim's release, each a bounded AWS call.
+pub const RESERVE: Duration = Duration::from_secs(10);
+
+/// How long the cluster adapter may act in the invocation that ends at `deadline_ms`: the
+/// time from `now` to the deadline, less [`RESERVE`]. `None` when there is no deadline (0,
+/// as a local runtime emulator may give); a deadline already past leaves no time at all.
+pub fn acting_time(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Some(
+        Duration::from_millis(deadline_ms)
+            .saturating_sub(now)
+            .saturating_sub(RESERVE),
+    )
+}
+
 /// Logs a warning when [`actions_outlast`] says the policy's longest action does not fit
 /// in the invocation that ends at `deadline_ms`.
 pub fn warn_if_actions_outlast(timeouts: &Timeouts, deadline_ms: u64) {
@@ -117,5 +136,15 @@ mod tests {
     fn a_deadline_already_past_warns_of_nothing() {
         let past = deadline_in(0) - 1_000;
         assert_eq!(actions_outlast(&timeouts(600, 600), past, now()), None);
+    }
+
+    #[test]
+    fn the_cluster_may_act_until_the_deadline_less_the_reserve() {
+        assert_eq!(
+            acting_time(deadline_in(900), now()),
+            Some(Duration::from_secs(890))
+        );
+        assert_eq!(acting_time(deadline_in(5), now()), Some(Duration::ZERO));
+        assert_eq!(acting_time(0, now()), None);
     }
 }

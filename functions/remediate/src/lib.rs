@@ -35,7 +35,7 @@ use serde_json::value::RawValue;
 
 pub use cluster_source::ClusterSource;
 pub use config::{Config, ConfigError, PolicySource};
-pub use deadline::{Outlast, actions_outlast, warn_if_actions_outlast};
+pub use deadline::{Outlast, acting_time, actions_outlast, warn_if_actions_outlast};
 
 /// What one invocation needs: the configured pipeline and the adapters it runs with.
 #[derive(Debug)]

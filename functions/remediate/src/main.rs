@@ -3,11 +3,12 @@
 //! adapters (kube-rs for the cluster, Auto Scaling, DynamoDB, SNS, CloudWatch).
 
 use std::sync::Once;
+use std::time::SystemTime;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use reflex_aws::{AsgFleet, Aws, CloudWatchAlarms, DynamoLedger, SnsNotifier};
 use reflex_core::pipeline::{Adapters, Pipeline};
-use reflex_remediate::{ClusterSource, Config, Deps, handle, warn_if_actions_outlast};
+use reflex_remediate::{ClusterSource, Config, Deps, acting_time, handle, warn_if_actions_outlast};
 use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
@@ -51,7 +52,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let cluster = source
                 .cluster()
                 .await
-                .inspect_err(|e| tracing::error!(error = %e))?;
+                .inspect_err(|e| tracing::error!(error = %e))?
+                .with_time_limit(acting_time(event.context.deadline, SystemTime::now()));
             let deps = Deps {
                 pipeline: Pipeline {
                     policy: &config.policy,

@@ -5,6 +5,7 @@
 //! maps to one API call, so the planner's reads are visible in the request log.
 
 use std::future::Future;
+use std::time::Duration;
 
 use crate::objects::{Hpa, LabelSelector, Namespace, Node, Pdb, Pod, ReplicaSet, Workload};
 use crate::vocab::op::Op;
@@ -31,6 +32,9 @@ pub enum ClusterError {
     /// This cluster source cannot perform the operation.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The step was not started: the invocation would end before it could finish.
+    #[error("stopped before the deadline: {0}")]
+    Deadline(String),
 }
 
 impl ClusterError {
@@ -38,7 +42,7 @@ impl ClusterError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            ClusterError::Unavailable(_) | ClusterError::Timeout(_)
+            ClusterError::Unavailable(_) | ClusterError::Timeout(_) | ClusterError::Deadline(_)
         )
     }
 }
@@ -113,6 +117,18 @@ pub trait Actuator: Sync {
         op: &Op,
         submit: Submit,
     ) -> impl Future<Output = Result<String, ClusterError>> + Send;
+
+    /// How much longer this actuator may act (a Lambda invocation's remaining time);
+    /// `None`: no limit. Checked before every step that changes something.
+    fn time_left(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The longest one API call may take, all resends included: what a single-call step
+    /// (a cordon, a delete, a patch, an instance termination) needs of [`Actuator::time_left`].
+    fn call_allowance(&self) -> Duration {
+        Duration::from_secs(30)
+    }
 
     /// Performs a run of evictions and returns one result per op, in order. Live adapters
     /// run them in parallel; the default sends them one after another.

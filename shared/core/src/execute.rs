@@ -5,7 +5,9 @@
 //! live cluster it only records; in `dry-run` with one it sends each mutating call with
 //! `dryRun=All` and skips the waits; in `enforce` it performs every step, stops at the first
 //! failure and marks the rest skipped (so a failed drain leaves the node cordoned: the safe
-//! state). Consecutive evictions are handed over as one batch, which adapters run in
+//! state). Before each step that changes something, the time the actuator has left (a
+//! Lambda invocation's) is checked against what the step may take; a step that does not
+//! fit is not started, so an action is stopped cleanly between steps, never cut off in one. Consecutive evictions are handed over as one batch, which adapters run in
 //! parallel.
 
 use crate::cluster::{Actuator, ClusterError, Fleet, Submit};
@@ -30,6 +32,41 @@ fn record(op: &Op, result: StepResult, detail: String) -> StepRecord {
         result,
         detail,
     }
+}
+
+/// Why `op` must not be started now, if so: what it may take does not fit in the time the
+/// actuator has left. Said with what was done so far, so that the record shows the state
+/// the action was left in (a node cordoned but not replaced, say).
+fn too_late<A: Actuator>(op: &Op, actuator: &A, done: &[StepRecord]) -> Option<String> {
+    let left = actuator.time_left()?;
+    let needs = match op {
+        Op::Evict { timeout, .. } => timeout.to_std(),
+        _ => actuator.call_allowance(),
+    };
+    if left >= needs {
+        return None;
+    }
+    let done: Vec<&str> = done
+        .iter()
+        .filter(|s| s.result == StepResult::Ok)
+        .map(|s| s.op.as_str())
+        .collect();
+    let so_far = match done.as_slice() {
+        [] => "nothing was changed".to_owned(),
+        ops => format!("done so far: {}", ops.join(", ")),
+    };
+    let left_as = match op {
+        Op::Evict { .. } | Op::TerminateInstance { .. } if done.contains(&"cordon") => {
+            "; the node stays cordoned"
+        }
+        _ => "",
+    };
+    Some(format!(
+        "{} not started with {:.1}s of the invocation left, as it may take {:.0}s; {so_far}{left_as}",
+        op.name(),
+        left.as_secs_f64(),
+        needs.as_secs_f64()
+    ))
 }
 
 /// Records a plan without sending anything (dry run without a live cluster).
@@ -78,6 +115,18 @@ pub async fn run<A: Actuator, F: Fleet>(
             i + 1
         };
         let batch = &ops[i..batch_end];
+        if mode == Mode::Enforce
+            && batch[0].is_mutation()
+            && let Some(reason) = too_late(&batch[0], actuator, &steps)
+        {
+            steps.extend(
+                ops[i..]
+                    .iter()
+                    .map(|op| record(op, StepResult::Skipped, reason.clone())),
+            );
+            error = Some(ClusterError::Deadline(reason));
+            break;
+        }
         let waits_only = mode == Mode::DryRun && !batch[0].is_mutation();
         if waits_only || matches!(batch[0], Op::Notify { .. }) {
             let (result, detail) = match &batch[0] {

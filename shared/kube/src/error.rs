@@ -173,6 +173,7 @@ mod tests {
             ClusterError::Unavailable(_) => "unavailable",
             ClusterError::Timeout(_) => "timeout",
             ClusterError::Unsupported(_) => "unsupported",
+            ClusterError::Deadline(_) => "deadline",
         };
         assert_eq!(kind(api(404, "NotFound")), "not found");
         assert_eq!(kind(api(409, "Conflict")), "conflict");

@@ -117,6 +117,8 @@ pub struct KubeCluster {
     client: kube::Client,
     settings: Settings,
     memo: Arc<Mutex<Memo>>,
+    /// When this adapter must stop acting (the invocation's end), if ever.
+    ends: Option<tokio::time::Instant>,
 }
 
 impl fmt::Debug for KubeCluster {
@@ -153,6 +155,7 @@ impl KubeCluster {
             client,
             settings: Settings::default(),
             memo: Arc::default(),
+            ends: None,
         }
     }
 
@@ -186,6 +189,19 @@ impl KubeCluster {
     pub fn with_settings(mut self, settings: Settings) -> Self {
         self.settings = settings;
         self
+    }
+
+    /// This adapter may act for `limit` more (the rest of a Lambda invocation): a step that
+    /// may not finish in the time left is not started ([`reflex_core::execute::run`]).
+    pub fn with_time_limit(mut self, limit: Option<Duration>) -> Self {
+        self.ends = limit.map(|l| tokio::time::Instant::now() + l);
+        self
+    }
+
+    /// The time left before [`KubeCluster::with_time_limit`]'s end.
+    pub(crate) fn time_left(&self) -> Option<Duration> {
+        self.ends
+            .map(|end| end.saturating_duration_since(tokio::time::Instant::now()))
     }
 
     /// The timing in use.

@@ -27,6 +27,15 @@ mod rollback;
 mod rollout;
 
 impl Actuator for KubeCluster {
+    fn time_left(&self) -> Option<std::time::Duration> {
+        KubeCluster::time_left(self)
+    }
+
+    /// A single-call op runs under one deadline of the request timeout, resends included.
+    fn call_allowance(&self) -> std::time::Duration {
+        self.settings.request_timeout
+    }
+
     async fn apply(&self, op: &Op, submit: Submit) -> Result<String, ClusterError> {
         let waits = matches!(
             op,

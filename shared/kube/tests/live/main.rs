@@ -19,6 +19,7 @@ mod common;
 
 mod credentials;
 mod dead_node;
+mod deadline;
 mod drain;
 mod faults;
 mod reads;

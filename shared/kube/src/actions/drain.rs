@@ -134,18 +134,19 @@ impl KubeCluster {
         })
     }
 
-    /// Evicts one pod, retrying a budget's refusal until `timeout`.
+    /// Evicts one pod, retrying a budget's refusal until `deadline` (the drain's, shared by
+    /// every eviction of the batch; `timeout` is how long that deadline was set for).
     pub(crate) async fn evict(
         &self,
         pod: &PodRef,
         timeout: Duration,
+        deadline: &Deadline,
         submit: Submit,
     ) -> Result<String, ClusterError> {
         let started = Instant::now();
-        let deadline = Deadline::after(timeout);
         let path = collection::<PodType>(Some(&pod.namespace));
         let current: Option<Pod> = self
-            .get(&path, &pod.name, &deadline)
+            .get(&path, &pod.name, deadline)
             .await
             .map_err(|e| e.into_cluster(&format!("GET pod {pod}")))?;
         let Some(current) = current else {
@@ -160,7 +161,7 @@ impl KubeCluster {
         let last = loop {
             attempts += 1;
             let answer: Result<Value, CallError> = self
-                .call(Resend::Never, &deadline, || {
+                .call(Resend::Never, deadline, || {
                     eviction_request(pod, uid.as_deref(), submit)
                 })
                 .await;
@@ -205,19 +206,32 @@ impl KubeCluster {
         )))
     }
 
-    /// A run of evictions, at most `eviction_concurrency` in flight, results in order.
+    /// A run of evictions, at most `eviction_concurrency` in flight, results in order. The
+    /// whole run has one deadline, the longest of its ops' timeouts (all of them the drain
+    /// timeout), set when it starts: an eviction that waits for a free slot behind blocked
+    /// ones gets what is left of it, so more blocked pods than slots cannot stretch a drain.
     pub(crate) async fn evict_batch(
         &self,
         ops: &[Op],
         submit: Submit,
     ) -> Vec<Result<String, ClusterError>> {
+        let timeout = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Evict { timeout, .. } => Some(timeout.to_std()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(self.settings.request_timeout);
+        let deadline = Deadline::after(timeout);
+        let deadline = &deadline;
         // The futures are made first (they do nothing until polled) so that the stream holds
         // no closure over borrowed ops, which would not be provably `Send` for every lifetime.
         let evictions: Vec<_> = ops
             .iter()
             .map(|op| async move {
                 match op {
-                    Op::Evict { pod, timeout } => self.evict(pod, timeout.to_std(), submit).await,
+                    Op::Evict { pod, .. } => self.evict(pod, timeout, deadline, submit).await,
                     other => self.apply(other, submit).await,
                 }
             })

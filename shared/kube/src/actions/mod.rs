@@ -20,6 +20,7 @@ use reflex_core::cluster::{Actuator, ClusterError, Submit};
 use reflex_core::vocab::op::Op;
 
 use crate::KubeCluster;
+use crate::call::Deadline;
 
 mod drain;
 pub(crate) mod restart_pod;
@@ -75,7 +76,11 @@ impl Actuator for KubeCluster {
                 self.verify_rollout(target, timeout.to_std()).await
             }
             Op::Cordon { node, reason } => self.cordon(node, reason, submit).await,
-            Op::Evict { pod, timeout } => self.evict(pod, timeout.to_std(), submit).await,
+            Op::Evict { pod, timeout } => {
+                let timeout = timeout.to_std();
+                self.evict(pod, timeout, &Deadline::after(timeout), submit)
+                    .await
+            }
             Op::WaitPodsGone {
                 pods,
                 timeout,

@@ -41,6 +41,11 @@ fn pod(name: &str, owner: (&str, &str), labels: Value) -> Value {
 /// Two Ready nodes; on one, 100 pods of `load/web` (a PDB allowing 100 disruptions) and a
 /// DaemonSet pod.
 fn cluster_with_a_busy_node() -> Vec<u8> {
+    cluster_with_a_busy_node_allowing(PODS)
+}
+
+/// [`cluster_with_a_busy_node`] with a PodDisruptionBudget allowing `allowed` disruptions.
+fn cluster_with_a_busy_node_allowing(allowed: usize) -> Vec<u8> {
     let labels = json!({"app": "web", "pod-template-hash": "5f6d7c8b9"});
     let mut items = vec![
         node(BUSY, "i-0aaaaaaaaaaaaaaa1"),
@@ -63,7 +68,7 @@ fn cluster_with_a_busy_node() -> Vec<u8> {
             "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
             "metadata": {"name": "web", "namespace": "load", "generation": 1},
             "spec": {"selector": {"matchLabels": {"app": "web"}}, "maxUnavailable": PODS},
-            "status": {"observedGeneration": 1, "disruptionsAllowed": PODS,
+            "status": {"observedGeneration": 1, "disruptionsAllowed": allowed,
                        "currentHealthy": PODS, "desiredHealthy": 0, "expectedPods": PODS},
         }),
         pod("agent-x1", ("DaemonSet", "agent"), json!({"app": "agent"})),
@@ -148,4 +153,49 @@ async fn draining_a_node_with_100_pods_evicts_them_in_parallel() {
             took.as_millis()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_with_more_blocked_pods_than_eviction_slots_ends_at_its_one_deadline() {
+    // 100 pods behind a budget at zero, 16 evictions in flight: each eviction used to get
+    // the whole drain timeout from the moment it got a slot, so the drain took 7 timeouts
+    // (ceil(100 / 16)) instead of one.
+    let fake = reflex_test_support::kube::start(&cluster_with_a_busy_node_allowing(0)).await;
+    let kube = reflex_test_support::kube::cluster(
+        &fake,
+        Settings {
+            poll_interval: Duration::from_millis(25),
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(200),
+            ..Settings::default()
+        },
+    );
+    let fleet = RecordingFleet::default();
+    let alert = String::from_utf8(event("alertmanager/node-not-ready-sick-node.json"))
+        .unwrap()
+        .replace("ip-10-0-2-41.ec2.internal", BUSY);
+
+    let started = Instant::now();
+    let r = replay(
+        &kube,
+        &fleet,
+        &policy(1, 1),
+        Mode::Enforce,
+        alert.as_bytes(),
+    )
+    .await;
+    let took = started.elapsed();
+
+    assert_eq!(r.verdict, Verdict::Failed, "{}", r.reason);
+    let failed = r
+        .steps
+        .iter()
+        .filter(|s| s.op == "evict" && s.result == StepResult::Failed)
+        .count();
+    assert_eq!(failed, PODS, "every eviction ends at the drain's deadline");
+    assert!(
+        took < Duration::from_secs(3),
+        "one 1 s drain deadline, not one per slot: took {took:?}"
+    );
+    assert!(fleet.calls().is_empty());
 }

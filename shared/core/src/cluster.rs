@@ -109,8 +109,9 @@ pub enum Submit {
 }
 
 /// Write access to a cluster: each [`Op`] is one API call (or one batch of calls, for an
-/// eviction round), or one verification wait.
-pub trait Actuator: Sync {
+/// eviction round), or one verification wait. An actuator reads the cluster it changes,
+/// too: a drain lists the node's pods again after the cordon.
+pub trait Actuator: ClusterView {
     /// Performs `op` and returns a short description of what happened for the audit step.
     fn apply(
         &self,

@@ -7,11 +7,14 @@
 //! failure and marks the rest skipped (so a failed drain leaves the node cordoned: the safe
 //! state). Before each step that changes something, the time the actuator has left (a
 //! Lambda invocation's) is checked against what the step may take; a step that does not
-//! fit is not started, so an action is stopped cleanly between steps, never cut off in one. Consecutive evictions are handed over as one batch, which adapters run in
+//! fit is not started, so an action is stopped cleanly between steps, never cut off in one.
+//! Right after a cordon, the node's pods are listed again (`second_look`), so the drain
+//! also evicts what was scheduled onto the node since the plan was made. Consecutive evictions are handed over as one batch, which adapters run in
 //! parallel.
 
 use crate::cluster::{Actuator, ClusterError, Fleet, Submit};
-use crate::vocab::op::Op;
+use crate::drain;
+use crate::vocab::op::{DrainRules, Op, PodRef};
 use crate::vocab::verdict::{Mode, StepRecord, StepResult, Verdict};
 
 /// What running a plan came to.
@@ -32,6 +35,63 @@ fn record(op: &Op, result: StepResult, detail: String) -> StepRecord {
         result,
         detail,
     }
+}
+
+/// The drain's second look, right after the cordon: kubectl lists a node's pods only once
+/// it is cordoned, since a pod scheduled onto it before the cordon would otherwise stay
+/// there, unevicted, when the instance is terminated. The node is listed again and the
+/// drain's rules applied to what is there now; pods the plan did not know of are evicted
+/// too (and waited for), right after the planned evictions, or before the termination when
+/// none were planned. A pod that refuses the drain (bare, or keeping data on the node) stops
+/// it here, the node left cordoned.
+async fn second_look<A: Actuator>(
+    ops: &mut Vec<Op>,
+    at: usize,
+    node: &str,
+    rules: DrainRules,
+    actuator: &A,
+) -> Result<(), ClusterError> {
+    let pods = actuator.pods_on_node(node).await?;
+    let set = drain::select(node, pods, rules.evict_local_data)
+        .map_err(|reason| ClusterError::Refused(format!("after the cordon: {reason}")))?;
+    let planned: Vec<PodRef> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Evict { pod, .. } => Some(pod.clone()),
+            _ => None,
+        })
+        .collect();
+    let newcomers: Vec<PodRef> = set
+        .evict
+        .iter()
+        .map(drain::pod_ref)
+        .filter(|p| !planned.contains(p))
+        .collect();
+    if newcomers.is_empty() {
+        return Ok(());
+    }
+    let evictions_end = ops[at..]
+        .iter()
+        .position(|op| !matches!(op, Op::Evict { .. }))
+        .map_or(ops.len(), |n| at + n);
+    let evictions = newcomers.iter().map(|pod| Op::Evict {
+        pod: pod.clone(),
+        timeout: rules.timeout,
+    });
+    ops.splice(evictions_end..evictions_end, evictions);
+    let after = evictions_end + newcomers.len();
+    match ops.get_mut(after) {
+        Some(Op::WaitPodsGone { pods, .. }) => pods.extend(newcomers),
+        _ => ops.insert(
+            after,
+            Op::WaitPodsGone {
+                pods: newcomers,
+                timeout: rules.timeout,
+                terminating_grace: rules.terminating_grace,
+            },
+        ),
+    }
+    Ok(())
 }
 
 /// Why `op` must not be started now, if so: what it may take does not fit in the time the
@@ -84,7 +144,7 @@ pub fn record_only(ops: &[Op]) -> Outcome {
 /// Runs a plan against live adapters. In [`Mode::DryRun`] mutating steps go out with
 /// `dryRun=All` and waits are recorded only; in [`Mode::Enforce`] everything is performed.
 pub async fn run<A: Actuator, F: Fleet>(
-    ops: &[Op],
+    planned: &[Op],
     mode: Mode,
     actuator: &A,
     fleet: &F,
@@ -93,10 +153,21 @@ pub async fn run<A: Actuator, F: Fleet>(
         Mode::DryRun => Submit::DryRun,
         Mode::Enforce => Submit::Apply,
     };
+    // The drain's evictions may grow after the cordon (see `second_look`).
+    let mut ops = planned.to_vec();
     let mut steps = Vec::with_capacity(ops.len());
     let mut error = None;
+    let mut cordoned: Option<(String, DrainRules)> = None;
     let mut i = 0;
     while i < ops.len() {
+        if let Some((node, rules)) = cordoned.take()
+            && let Err(e) = second_look(&mut ops, i, &node, rules, actuator).await
+        {
+            steps.push(record(&ops[i], StepResult::Failed, e.to_string()));
+            error = Some(e);
+            i += 1;
+            continue;
+        }
         if error.is_some() {
             steps.extend(
                 ops[i..]
@@ -153,6 +224,9 @@ pub async fn run<A: Actuator, F: Fleet>(
         for (op, result) in batch.iter().zip(results) {
             match result {
                 Ok(detail) => {
+                    if let (Op::Cordon { node, drain, .. }, Submit::Apply) = (op, submit) {
+                        cordoned = Some((node.clone(), *drain));
+                    }
                     let ok = if submit == Submit::DryRun {
                         StepResult::DryRun
                     } else {

@@ -21,6 +21,7 @@ pub mod alert;
 pub mod audit;
 pub mod cluster;
 pub mod decode;
+pub mod drain;
 pub mod duration;
 pub mod execute;
 pub mod guard;

@@ -556,7 +556,7 @@ impl State {
                     .ok_or_else(|| not_found(target))?;
                 Ok("rollout complete (simulated controller)".into())
             }
-            Op::Cordon { node, reason } => {
+            Op::Cordon { node, reason, .. } => {
                 let n = self
                     .nodes
                     .get_mut(node)

@@ -53,6 +53,7 @@ pub(crate) fn plan(inputs: Inputs<'_>, named: &Named) -> Plan {
                 Op::Cordon {
                     node: t.name.clone(),
                     reason: node::cordon_reason(inputs),
+                    drain: node::drain_rules(inputs.guardrails()),
                 },
                 Op::Unresolved {
                     what: "evict every pod on the node except DaemonSet and mirror pods".into(),

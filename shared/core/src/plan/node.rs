@@ -11,12 +11,14 @@
 
 use crate::audit::rfc3339;
 use crate::cluster::ClusterView;
+use crate::drain::{self, pod_ref};
 use crate::guard::{self, Refusal};
 use crate::objects::{Node, Pod};
 use crate::plan::context::{Ctx, Inputs, Plan, Refused, Step};
 use crate::plan::naming::Named;
+use crate::policy::Guardrails;
 use crate::vocab::action::ActionKind;
-use crate::vocab::op::{Op, PodRef};
+use crate::vocab::op::{DrainRules, Op, PodRef};
 use crate::vocab::target::TargetRef;
 use crate::vocab::verdict::Verdict;
 
@@ -29,6 +31,15 @@ pub(crate) fn cordon_reason(inputs: Inputs<'_>) -> String {
         inputs.alert.name,
         rfc3339(inputs.now)
     )
+}
+
+/// The policy's drain rules, as the cordon carries them.
+pub(crate) fn drain_rules(g: &Guardrails) -> DrainRules {
+    DrainRules {
+        evict_local_data: g.nodes.evict_local_data,
+        timeout: g.timeouts.drain,
+        terminating_grace: g.nodes.terminating_grace,
+    }
 }
 
 /// Plans the replacement of the node `named` stands for.
@@ -67,47 +78,14 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
         ))));
     };
 
-    let mut evict = Vec::new();
-    let mut local_data = Vec::new();
-    for pod in ctx.cluster.pods_on_node(&name).await? {
-        let p = pod_ref(&pod);
-        if pod.is_finished() {
-            continue;
-        }
-        if pod.is_mirror() {
-            notes.push(format!("mirror pod {p} is left to its kubelet"));
-            continue;
-        }
-        match pod.metadata.controller() {
-            Some(o) if o.kind == "DaemonSet" => continue,
-            None => {
-                return Err(refuse(Refusal::suppressed(format!(
-                    "bare pod {p} runs on node {name}: a drain would lose it (escalate to on-call)"
-                ))));
-            }
-            Some(_) => {
-                if pod.keeps_local_data() {
-                    local_data.push(p.to_string());
-                }
-                evict.push(pod);
-            }
-        }
-    }
-    if !local_data.is_empty() {
-        if !ctx.g().nodes.evict_local_data {
-            return Err(refuse(Refusal::suppressed(format!(
-                "pods on node {name} keep data on it (emptyDir volumes): {}; evicting them loses that data, which guardrails.nodes.evict_local_data does not allow (escalate to on-call)",
-                local_data.join(", ")
-            ))));
-        }
-        notes.push(format!(
-            "evicting pods that keep data on the node (emptyDir), as guardrails.nodes.evict_local_data allows: {}",
-            local_data.join(", ")
-        ));
-    }
-    evict.sort_by(|a, b| {
-        (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
-    });
+    let drain = drain::select(
+        &name,
+        ctx.cluster.pods_on_node(&name).await?,
+        ctx.g().nodes.evict_local_data,
+    )
+    .map_err(|reason| refuse(Refusal::suppressed(reason)))?;
+    notes.extend(drain.notes);
+    let evict = drain.evict;
     notes.extend(pdb_notes(ctx, &evict).await?);
 
     let drain = ctx.g().timeouts.drain;
@@ -115,6 +93,7 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
     let mut ops = vec![Op::Cordon {
         node: name.clone(),
         reason: cordon_reason(ctx.inputs),
+        drain: drain_rules(ctx.g()),
     }];
     ops.extend(pods.iter().map(|p| Op::Evict {
         pod: p.clone(),
@@ -142,13 +121,6 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
         ),
         notes,
     })
-}
-
-fn pod_ref(pod: &Pod) -> PodRef {
-    PodRef {
-        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
-        name: pod.metadata.name.clone(),
-    }
 }
 
 /// PodDisruptionBudgets the drain will have to wait on.

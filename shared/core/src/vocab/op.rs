@@ -23,6 +23,18 @@ impl std::fmt::Display for PodRef {
     }
 }
 
+/// The rules of a drain, carried by its cordon so that the executor can apply them to the
+/// pods it finds on the node after the cordon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainRules {
+    /// Whether pods that keep data on the node (`emptyDir`) may be evicted.
+    pub evict_local_data: bool,
+    /// The drain timeout (evictions, and the wait for evicted pods).
+    pub timeout: Span,
+    /// On a NotReady node, a pod terminating for longer than this counts as gone.
+    pub terminating_grace: Span,
+}
+
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
@@ -78,6 +90,9 @@ pub enum Op {
         node: String,
         /// Why (stored in the annotation).
         reason: String,
+        /// How the drain that follows treats pods it finds on its second look, after the
+        /// cordon (see [`crate::execute::run`]).
+        drain: DrainRules,
     },
     /// Evict a pod through the Eviction API. A PodDisruptionBudget answer (HTTP 429) is
     /// retried with bounded backoff until `timeout`, the drain timeout.

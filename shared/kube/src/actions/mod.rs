@@ -75,7 +75,7 @@ impl Actuator for KubeCluster {
             Op::VerifyRollout { target, timeout } => {
                 self.verify_rollout(target, timeout.to_std()).await
             }
-            Op::Cordon { node, reason } => self.cordon(node, reason, submit).await,
+            Op::Cordon { node, reason, .. } => self.cordon(node, reason, submit).await,
             Op::Evict { pod, timeout } => {
                 let timeout = timeout.to_std();
                 self.evict(pod, timeout, &Deadline::after(timeout), submit)

@@ -177,6 +177,11 @@ async fn a_token_that_cannot_be_signed_sends_nothing_and_is_unavailable() {
             &Op::Cordon {
                 node: SICK_NODE.to_owned(),
                 reason: "test".to_owned(),
+                drain: reflex_core::vocab::op::DrainRules {
+                    evict_local_data: false,
+                    timeout: reflex_core::duration::Span::from_secs(5),
+                    terminating_grace: reflex_core::duration::Span::from_secs(60),
+                },
             },
             Submit::Apply,
         )

@@ -213,3 +213,107 @@ async fn a_dry_run_drain_reports_a_budget_refusal_at_once() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(writes(&fake).iter().all(|w| w.is_dry_run()));
 }
+
+/// A pod of `owner` (a ReplicaSet of production, or none: a bare pod) on the sick node.
+fn newcomer(name: &str, owner: Option<&str>) -> serde_json::Value {
+    let owners = match owner {
+        Some(rs) => serde_json::json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "name": rs, "uid": "3189020d-5148-4569-a483-71b41c7252bb", "controller": true}]),
+        None => serde_json::json!([]),
+    };
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "production", "uid": format!("uid-{name}"),
+                     "labels": {"app": "worker"}, "ownerReferences": owners},
+        "spec": {"nodeName": SICK_NODE, "containers": [{"name": "worker", "image": "worker:2"}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+    })
+}
+
+/// Replays the sick-node alert in enforce mode while `pod` is scheduled onto the node
+/// after the plan was made: the cordon is held for 400 ms and the pod appears meanwhile.
+async fn drain_with_a_pod_scheduled_during_the_cordon(
+    fake: &reflex_fake_kube::FakeKube,
+    fleet: &RecordingFleet,
+    pod: serde_json::Value,
+) -> reflex_core::audit::AuditRecord {
+    fake.faults().delay(
+        reflex_fake_kube::Route::prefix(format!("/api/v1/nodes/{SICK_NODE}")).method("PATCH"),
+        Duration::from_millis(400),
+    );
+    let kube = cluster(fake);
+    let alert = event(SICK);
+    let scheduled = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        fake.put_object(pod).unwrap();
+    };
+    let policy = policy(5, 5);
+    let (r, ()) = tokio::join!(
+        replay(&kube, fleet, &policy, Mode::Enforce, &alert),
+        scheduled
+    );
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_scheduled_onto_the_node_before_the_cordon_is_evicted_too() {
+    // The pods were listed before the cordon; a pod scheduled in between used to be left
+    // on the node, unevicted, when the instance was terminated.
+    let fake = start_voting_app().await;
+    let fleet = RecordingFleet::default();
+    let r = drain_with_a_pod_scheduled_during_the_cordon(
+        &fake,
+        &fleet,
+        newcomer("worker-69d4c8b7f-late1", Some("worker-69d4c8b7f")),
+    )
+    .await;
+
+    assert_eq!(r.verdict, Verdict::Executed, "{r:?}");
+    let evicted: Vec<&str> = r
+        .steps
+        .iter()
+        .filter(|s| s.op == "evict")
+        .map(|s| s.call.as_str())
+        .collect();
+    assert_eq!(evicted.len(), 3, "{evicted:?}");
+    assert!(
+        evicted[2].contains("/pods/worker-69d4c8b7f-late1/eviction"),
+        "{evicted:?}"
+    );
+    assert!(
+        fake.object("Pod", Some("production"), "worker-69d4c8b7f-late1")
+            .is_none()
+    );
+    assert!(
+        detail(&r, "wait_pods_gone").starts_with("3 evicted pod(s) gone"),
+        "{r:?}"
+    );
+    assert_eq!(fleet.calls(), [(SICK_INSTANCE.to_owned(), Submit::Apply)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_pod_scheduled_before_the_cordon_stops_the_drain_with_the_node_cordoned() {
+    let fake = start_voting_app().await;
+    let fleet = RecordingFleet::default();
+    let r =
+        drain_with_a_pod_scheduled_during_the_cordon(&fake, &fleet, newcomer("debug-late", None))
+            .await;
+
+    assert_eq!(r.verdict, Verdict::Failed, "{r:?}");
+    assert_eq!(r.steps[0].op, "cordon");
+    assert_eq!(r.steps[0].result, StepResult::Ok);
+    assert_eq!(r.steps[1].result, StepResult::Failed, "{r:?}");
+    assert!(
+        r.steps[1]
+            .detail
+            .contains("after the cordon: bare pod production/debug-late runs on node"),
+        "{r:?}"
+    );
+    assert!(fleet.calls().is_empty());
+    assert!(
+        fake.object("Pod", Some("production"), "debug-late")
+            .is_some()
+    );
+    let node = fake.object("Node", None, SICK_NODE).unwrap();
+    assert_eq!(node["spec"]["unschedulable"], true);
+}

@@ -165,6 +165,11 @@ async fn a_write_slower_than_the_request_timeout_fails_in_time() {
             &Op::Cordon {
                 node: "ip-10-0-1-23.ec2.internal".into(),
                 reason: "test".into(),
+                drain: reflex_core::vocab::op::DrainRules {
+                    evict_local_data: false,
+                    timeout: reflex_core::duration::Span::from_secs(5),
+                    terminating_grace: reflex_core::duration::Span::from_secs(60),
+                },
             },
             Submit::Apply,
         )

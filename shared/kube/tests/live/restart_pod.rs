@@ -171,7 +171,7 @@ async fn a_stateful_set_pod_back_under_its_name_is_told_apart_by_uid() {
 async fn a_pod_recreated_since_the_plan_is_not_deleted_in_its_stead() {
     // The plan read db-0 with one uid; by the time the delete runs, the StatefulSet has
     // recreated it (a new uid). The delete is pinned to the planned uid and refuses.
-    let fake = start().await;
+    let fake = start_voting_app().await;
     let kube = cluster(&fake);
     let pod = PodRef {
         namespace: "staging".into(),

@@ -2,14 +2,14 @@
 //! is acted on only when CloudWatch has the alarm, in ALARM, watching the pod the event
 //! names. A missing alarm or other dimensions: `rejected`; an alarm back in OK: `ignored`.
 
-use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use reflex_aws::CloudWatchAlarms;
 use reflex_core::Verdict;
 use reflex_core::ledger::MemoryLedger;
 use reflex_core::policy::Policy;
 use reflex_remediate::{Deps, HandlerError, handle_bytes};
 use reflex_snapshot::Snapshot;
+use reflex_test_support::moto::pod_restarts_alarm;
 use reflex_test_support::{aws::moto_aws, unique};
 
 use crate::{dry_run, event, voting_app};
@@ -23,35 +23,6 @@ fn alarm_action(name: &str) -> Vec<u8> {
         .unwrap()
         .replace(ALARM, name)
         .into_bytes()
-}
-
-/// A pod-restarts alarm on pod `pod` of production, in `state`.
-async fn put_alarm(client: &Client, name: &str, pod: &str, state: StateValue) {
-    let dimension = |k: &str, v: &str| Dimension::builder().name(k).value(v).build();
-    client
-        .put_metric_alarm()
-        .alarm_name(name)
-        .namespace("ContainerInsights")
-        .metric_name("pod_number_of_container_restarts")
-        .dimensions(dimension("ClusterName", "voting-prod"))
-        .dimensions(dimension("Namespace", "production"))
-        .dimensions(dimension("PodName", pod))
-        .statistic(Statistic::Maximum)
-        .period(300)
-        .evaluation_periods(1)
-        .threshold(3.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .unwrap();
-    client
-        .set_alarm_state()
-        .alarm_name(name)
-        .state_value(state)
-        .state_reason("test")
-        .send()
-        .await
-        .unwrap();
 }
 
 /// The handler's result and the one stored record's verdict and reason.
@@ -80,19 +51,23 @@ async fn run(
     (result, records[0].verdict, records[0].reason.clone())
 }
 
-#[tokio::test]
-async fn an_alarm_cloudwatch_confirms_is_acted_on() {
+/// The catalog's alarm action for a fresh alarm name, through the handler with the real
+/// re-check; `alarm` is the alarm moto holds under that name (pod watched, state), if any.
+async fn recheck(
+    alarm: Option<(&str, StateValue)>,
+) -> (String, Result<(), HandlerError>, Verdict, String) {
     let aws = moto_aws().await;
     let name = unique(ALARM);
-    put_alarm(
-        &Client::new(aws.sdk_config()),
-        &name,
-        "worker",
-        StateValue::Alarm,
-    )
-    .await;
-
+    if let Some((pod, state)) = alarm {
+        pod_restarts_alarm(&name, pod, state).await;
+    }
     let (result, verdict, reason) = run(&alarm_action(&name), &CloudWatchAlarms::new(&aws)).await;
+    (name, result, verdict, reason)
+}
+
+#[tokio::test]
+async fn an_alarm_cloudwatch_confirms_is_acted_on() {
+    let (_, result, verdict, reason) = recheck(Some(("worker", StateValue::Alarm))).await;
 
     assert_eq!(result, Ok(()));
     assert_eq!(verdict, Verdict::Planned, "{reason}");
@@ -100,10 +75,7 @@ async fn an_alarm_cloudwatch_confirms_is_acted_on() {
 
 #[tokio::test]
 async fn an_alarm_cloudwatch_does_not_have_is_rejected() {
-    let aws = moto_aws().await;
-    let name = unique(ALARM);
-
-    let (result, verdict, reason) = run(&alarm_action(&name), &CloudWatchAlarms::new(&aws)).await;
+    let (name, result, verdict, reason) = recheck(None).await;
 
     assert!(
         matches!(result, Err(HandlerError::Rejected { .. })),
@@ -120,18 +92,8 @@ async fn an_alarm_cloudwatch_does_not_have_is_rejected() {
 
 #[tokio::test]
 async fn an_alarm_event_naming_another_pod_than_the_alarm_watches_is_rejected() {
-    let aws = moto_aws().await;
-    let name = unique(ALARM);
     // The real alarm watches `db`; the event claims it fired for `worker`.
-    put_alarm(
-        &Client::new(aws.sdk_config()),
-        &name,
-        "db",
-        StateValue::Alarm,
-    )
-    .await;
-
-    let (result, verdict, reason) = run(&alarm_action(&name), &CloudWatchAlarms::new(&aws)).await;
+    let (_, result, verdict, reason) = recheck(Some(("db", StateValue::Alarm))).await;
 
     assert!(
         matches!(result, Err(HandlerError::Rejected { .. })),
@@ -144,17 +106,7 @@ async fn an_alarm_event_naming_another_pod_than_the_alarm_watches_is_rejected() 
 
 #[tokio::test]
 async fn an_alarm_back_in_ok_is_ignored() {
-    let aws = moto_aws().await;
-    let name = unique(ALARM);
-    put_alarm(
-        &Client::new(aws.sdk_config()),
-        &name,
-        "worker",
-        StateValue::Ok,
-    )
-    .await;
-
-    let (result, verdict, reason) = run(&alarm_action(&name), &CloudWatchAlarms::new(&aws)).await;
+    let (_, result, verdict, reason) = recheck(Some(("worker", StateValue::Ok))).await;
 
     assert_eq!(result, Ok(()));
     assert_eq!(verdict, Verdict::Ignored);

@@ -2,13 +2,12 @@
 //! message says is confirmed; one in OK is not in ALARM; a missing alarm and one that
 //! watches other dimensions are refused.
 
-use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::types::Dimension;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::StateValue;
 use reflex_aws::CloudWatchAlarms;
 use reflex_core::ledger::{AlarmCheck, AlarmState};
 use reflex_core::{Alert, AlertStatus, Labels, Source};
 
+use reflex_test_support::moto::pod_restarts_alarm;
 use reflex_test_support::unique;
 
 fn alert(source: Source, name: &str) -> Alert {
@@ -39,51 +38,17 @@ fn restarts_alert(name: &str, pod: &str) -> Alert {
     alert
 }
 
-/// A pod-restarts alarm on `worker` in production.
-async fn put_restarts_alarm(client: &Client, name: &str) {
-    let dimension = |k: &str, v: &str| Dimension::builder().name(k).value(v).build();
-    client
-        .put_metric_alarm()
-        .alarm_name(name)
-        .namespace("ContainerInsights")
-        .metric_name("pod_number_of_container_restarts")
-        .dimensions(dimension("ClusterName", "voting-prod"))
-        .dimensions(dimension("Namespace", "production"))
-        .dimensions(dimension("PodName", "worker"))
-        .statistic(Statistic::Maximum)
-        .period(300)
-        .evaluation_periods(1)
-        .threshold(3.0)
-        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-        .send()
-        .await
-        .expect("put alarm");
-}
-
-async fn set_state(client: &Client, name: &str, state: StateValue) {
-    client
-        .set_alarm_state()
-        .alarm_name(name)
-        .state_value(state)
-        .state_reason("test")
-        .send()
-        .await
-        .expect("set alarm state");
-}
-
 #[tokio::test]
 async fn an_alarm_in_alarm_that_watches_the_message_pod_is_confirmed_and_ok_is_not() {
     let aws = crate::moto_aws().await;
-    let client = Client::new(aws.sdk_config());
     let name = unique("pod-restarts-production-worker");
-    put_restarts_alarm(&client, &name).await;
+    pod_restarts_alarm(&name, "worker", StateValue::Alarm).await;
     let alarms = CloudWatchAlarms::new(&aws);
     let firing = restarts_alert(&name, "worker");
 
-    set_state(&client, &name, StateValue::Alarm).await;
     assert_eq!(alarms.recheck(&firing).await, Ok(AlarmState::Confirmed));
 
-    set_state(&client, &name, StateValue::Ok).await;
+    pod_restarts_alarm(&name, "worker", StateValue::Ok).await;
     assert_eq!(
         alarms.recheck(&firing).await,
         Ok(AlarmState::NotInAlarm { state: "OK".into() })
@@ -102,10 +67,8 @@ async fn a_message_naming_an_alarm_that_does_not_exist_is_refused() {
 #[tokio::test]
 async fn a_message_giving_an_alarm_other_dimensions_is_refused() {
     let aws = crate::moto_aws().await;
-    let client = Client::new(aws.sdk_config());
     let name = unique("pod-restarts-production-worker");
-    put_restarts_alarm(&client, &name).await;
-    set_state(&client, &name, StateValue::Alarm).await;
+    pod_restarts_alarm(&name, "worker", StateValue::Alarm).await;
     let alarms = CloudWatchAlarms::new(&aws);
     // The real alarm watches `worker`; the message says it fired for `db`.
     let forged = restarts_alert(&name, "db");

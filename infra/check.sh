@@ -205,6 +205,7 @@ run_check "actionlint"             actionlint -no-color .github/workflows/*.yml
 run_check "cfn-lint"               cfn-lint infra/template.yaml
 run_check "cfn-lint (SAM expanded)" sam_transform_lint
 run_check "checkov cloudformation" checkov_run cloudformation infra/template.yaml
+run_check "alerts topic policy"    python infra/tools/topic_policy_check.py infra/template.yaml
 run_check "checkov kubernetes"     checkov_run kubernetes infra/k8s
 run_check "rbac scope"             python infra/tools/rbac_check.py infra/k8s/rbac.yaml production staging
 run_check "amtool check-config"    amtool_check

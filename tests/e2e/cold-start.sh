@@ -38,17 +38,21 @@ function_env() {
         $(aws_env) \
         REFLEX_MODE=dry-run REFLEX_CLUSTER_NAME=voting-prod REFLEX_POLICY_PATH= \
         REFLEX_KUBECONFIG="$work/kubeconfig" \
-        $(grep '^REFLEX_' "$work/env" | grep -v ALERTS) "$@"
+        $(grep '^REFLEX_' "$work/env" | grep -v ALERTS) \
+        REFLEX_ALERTS_TOPIC_ARN="$catalog_topic" "$@"
 }
 invoke() { # EVENT_FILE
     "$venv/bin/cargo-lambda" lambda invoke _ -A 127.0.0.1 -P "$rt_port" --data-file "$1" \
         >"$work/out.json" 2>&1
 }
 
+# The events come as the catalog has them, from the catalog's alerts topic, and all through
+# Alertmanager: a CloudWatch alarm is acted on only when CloudWatch (here moto) has it.
+catalog_topic=arn:aws:sns:us-east-1:111122223333:reflex-alerts
 events=(
     events/sns-alertmanager/pod-crashloop-worker.json
     events/sns-alertmanager/pod-not-ready-result.json
-    events/sns-cloudwatch/pod-restarts-worker.json
+    events/sns-alertmanager/deployment-replicas-mismatch-result.json
 )
 # ready_ms: process start → "remediate ready" (configuration, AWS session, clients);
 # first_record_ms: process start → the first audit record logged (the first event handled);

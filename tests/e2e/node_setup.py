@@ -12,6 +12,9 @@ import sys
 
 import boto3
 
+# The account the events/ catalog is written for.
+CATALOG_ACCOUNT = "111122223333"
+
 
 def main() -> None:
     moto_url, topic_arn, event_file = sys.argv[1:4]
@@ -60,7 +63,11 @@ def main() -> None:
         ComparisonOperator="LessThanThreshold",
     )
     cw.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="ALARM", StateReason="e2e")
-    sns.publish(TopicArn=topic_arn, Subject=envelope.get("Subject") or "ALARM", Message=envelope["Message"])
+    # The alarm is moto's, in the topic's account: remediate acts only on alarms of its own
+    # account, so the catalog message names that account.
+    account = topic_arn.split(":")[4]
+    message = envelope["Message"].replace(CATALOG_ACCOUNT, account)
+    sns.publish(TopicArn=topic_arn, Subject=envelope.get("Subject") or "ALARM", Message=message)
 
 
 if __name__ == "__main__":

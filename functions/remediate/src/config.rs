@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use reflex_aws::AwsConfig;
+
+use crate::origin::{NotATopicArn, Origins};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::Mode;
 
@@ -14,6 +16,12 @@ pub const POLICY_PATH_VAR: &str = "REFLEX_POLICY_PATH";
 /// Environment variable: a kubeconfig to use instead of EKS authentication (clusters
 /// outside EKS, local runs).
 pub const KUBECONFIG_VAR: &str = "REFLEX_KUBECONFIG";
+/// Environment variable (required): the alerts topic, the only SNS topic whose events are
+/// acted on; its account is the only account whose alarm events are.
+pub const ALERTS_TOPIC_VAR: &str = "REFLEX_ALERTS_TOPIC_ARN";
+/// Environment variable: only CloudWatch alarms whose names start with it are acted on
+/// (unset or empty: every alarm of the account).
+pub const ALARM_PREFIX_VAR: &str = "REFLEX_ALARM_NAME_PREFIX";
 
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +47,12 @@ pub enum ConfigError {
         #[source]
         source: reflex_core::policy::PolicyError,
     },
+    /// `REFLEX_ALERTS_TOPIC_ARN` is not set.
+    #[error("{ALERTS_TOPIC_VAR} is not set: remediate acts only on events of its alerts topic")]
+    NoAlertsTopic,
+    /// `REFLEX_ALERTS_TOPIC_ARN` is not an SNS topic ARN.
+    #[error("{ALERTS_TOPIC_VAR} is invalid: {0}")]
+    AlertsTopic(#[from] NotATopicArn),
     /// The AWS settings (region, cluster, table, topic) are missing or invalid.
     #[error(transparent)]
     Aws(#[from] reflex_aws::AwsError),
@@ -64,6 +78,8 @@ pub struct Config {
     pub policy_source: PolicySource,
     /// A kubeconfig to use instead of EKS authentication.
     pub kubeconfig: Option<PathBuf>,
+    /// The deliveries acted on (the alerts topic, the account's alarms).
+    pub origins: Origins,
     /// Region, cluster name, audit table, notifications topic, endpoint override.
     pub aws: AwsConfig,
 }
@@ -102,8 +118,11 @@ impl Config {
                 (policy, PolicySource::File(path))
             }
         };
+        let topic = get(ALERTS_TOPIC_VAR).ok_or(ConfigError::NoAlertsTopic)?;
+        let origins = Origins::new(&topic, &get(ALARM_PREFIX_VAR).unwrap_or_default())?;
         let aws = AwsConfig::from_lookup(&var)?;
         Ok(Config {
+            origins,
             mode,
             policy,
             policy_source,
@@ -125,6 +144,10 @@ mod tests {
             (
                 "REFLEX_NOTIFY_TOPIC_ARN",
                 "arn:aws:sns:eu-west-1:123456789012:reflex-notify",
+            ),
+            (
+                "REFLEX_ALERTS_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:123456789012:reflex-alerts",
             ),
         ]
         .iter()
@@ -201,5 +224,19 @@ mod tests {
             err.to_string().starts_with("REFLEX_AUDIT_TABLE is not set"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_missing_or_malformed_alerts_topic_fails_the_cold_start() {
+        let missing = Config::from_vars(vars(&[(ALERTS_TOPIC_VAR, "")])).unwrap_err();
+        assert!(matches!(missing, ConfigError::NoAlertsTopic), "{missing}");
+        let bad = Config::from_vars(vars(&[(ALERTS_TOPIC_VAR, "reflex-alerts")])).unwrap_err();
+        assert!(
+            bad.to_string()
+                .starts_with("REFLEX_ALERTS_TOPIC_ARN is invalid"),
+            "{bad}"
+        );
+        let config = Config::from_vars(vars(&[(ALARM_PREFIX_VAR, "voting-prod-")])).unwrap();
+        assert_eq!(config.origins.account(), "123456789012");
     }
 }

@@ -19,6 +19,7 @@
 pub mod cluster_source;
 pub mod config;
 pub mod deadline;
+pub mod origin;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -28,7 +29,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use reflex_core::audit::AuditRecord;
 use reflex_core::cluster::{Actuator, ClusterView, Fleet};
 use reflex_core::ledger::{AlarmCheck, Ledger, Notifier};
-use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline};
+use reflex_core::pipeline::{Adapters, Admission, Clock, Handled, Ids, Pipeline};
 use reflex_core::vocab::verdict::Verdict;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -36,6 +37,7 @@ use serde_json::value::RawValue;
 pub use cluster_source::ClusterSource;
 pub use config::{Config, ConfigError, PolicySource};
 pub use deadline::{Outlast, acting_time, actions_outlast, warn_if_actions_outlast};
+pub use origin::Origins;
 
 /// What one invocation needs: the configured pipeline and the adapters it runs with.
 #[derive(Debug)]
@@ -44,6 +46,9 @@ pub struct Deps<'a, C, A, F, L, N = (), R = ()> {
     pub pipeline: Pipeline<'a>,
     /// Cluster, fleet, ledger, notifier, alarm re-check.
     pub adapters: Adapters<'a, C, A, F, L, N, R>,
+    /// The deliveries acted on: the deployed function's [`Origins`]; `&()` admits every
+    /// delivery (a local run).
+    pub admission: &'a (dyn Admission + Sync),
     /// The evaluation time; `None` is the wall clock at the start of the invocation.
     pub now: Option<DateTime<Utc>>,
     /// Also write each record's Embedded Metric Format line to stdout (CloudWatch metrics).
@@ -155,7 +160,13 @@ where
     let mut ids = Ids::new(format!("{request_id}-{}", now.timestamp_millis()));
     let handled = deps
         .pipeline
-        .process(payload, &deps.adapters, Clock::Fixed(now), &mut ids)
+        .process_admitted(
+            payload,
+            deps.admission,
+            &deps.adapters,
+            Clock::Fixed(now),
+            &mut ids,
+        )
         .await;
 
     let mut failures = Vec::new();

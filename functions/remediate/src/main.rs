@@ -66,6 +66,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     notifier,
                     alarms,
                 },
+                admission: &config.origins,
                 now: None,
                 emf_metrics: true,
             };

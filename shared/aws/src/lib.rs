@@ -5,7 +5,7 @@
 //! | [`config`] | environment, SDK loading with a bounded retry budget, credential check | |
 //! | [`eks`] | DescribeCluster + presigned STS tokens → a cached kube client that re-signs them | |
 //! | [`fleet`] | terminate a node's instance in its cluster-owned Auto Scaling group | `Fleet` |
-//! | [`alarms`] | is the CloudWatch alarm still in ALARM? | `AlarmCheck` |
+//! | [`alarms`] | does the alarm exist, is it still in ALARM, does it watch what the message says? | `AlarmCheck` |
 //! | [`metrics`] | reflex's own metrics as Embedded Metric Format log lines | |
 //! | [`notify`] | on-call notifications on an SNS topic | `Notifier` |
 //! | [`store`] | audit records, exactly-once claims and per-target leases in DynamoDB | `Ledger` |

@@ -88,14 +88,42 @@ pub trait Notifier: Sync {
     fn notify(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;
 }
 
-/// Asks the alarm's source whether a CloudWatch alarm is still in ALARM before acting.
+/// What CloudWatch says about the alarm a message names, asked before acting on it.
+///
+/// Only [`AlarmState::Confirmed`] and [`AlarmState::NotChecked`] let the pipeline go on. An
+/// alarm no longer in ALARM is a late or repeated delivery (`ignored`); an alarm that does
+/// not exist, or watches other dimensions than the message says, means the message is not
+/// what CloudWatch sent (forged, or about an alarm since deleted or changed): `rejected`,
+/// so that the event waits in the dead-letter queue where someone looks at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmState {
+    /// Not asked: not a CloudWatch alarm, or no re-check available (a replay).
+    NotChecked,
+    /// The alarm exists, is in ALARM, and watches what the message says.
+    Confirmed,
+    /// The alarm exists but is in another state (`OK`, `INSUFFICIENT_DATA`).
+    NotInAlarm {
+        /// The state CloudWatch reports.
+        state: String,
+    },
+    /// No alarm of that name in this account and region.
+    Missing,
+    /// The alarm watches other dimensions (or another metric) than the message says.
+    Differs {
+        /// `name=value, ...` as CloudWatch has them.
+        alarm: String,
+        /// `name=value, ...` as the message has them.
+        message: String,
+    },
+}
+
+/// Asks the alarm's source about a CloudWatch alarm before acting (see [`AlarmState`]).
 pub trait AlarmCheck: Sync {
-    /// `Ok(Some(false))` when the alarm is no longer in ALARM, `Ok(None)` when it cannot be
-    /// told (not a CloudWatch alarm, alarm deleted).
-    fn still_firing(
+    /// The alarm's state, and whether it watches what `alert` says.
+    fn recheck(
         &self,
         alert: &Alert,
-    ) -> impl Future<Output = Result<Option<bool>, LedgerError>> + Send;
+    ) -> impl Future<Output = Result<AlarmState, LedgerError>> + Send;
 }
 
 /// No notifications, no alarm re-check: what a replay without AWS uses.
@@ -109,11 +137,11 @@ impl Notifier for () {
 }
 
 impl AlarmCheck for () {
-    fn still_firing(
+    fn recheck(
         &self,
         _alert: &Alert,
-    ) -> impl Future<Output = Result<Option<bool>, LedgerError>> + Send {
-        ready(Ok(None))
+    ) -> impl Future<Output = Result<AlarmState, LedgerError>> + Send {
+        ready(Ok(AlarmState::NotChecked))
     }
 }
 

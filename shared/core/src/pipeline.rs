@@ -15,7 +15,7 @@ use crate::cluster::{Actuator, ClusterError, ClusterView, Fleet};
 use crate::decode;
 use crate::execute;
 use crate::guard;
-use crate::ledger::{AlarmCheck, Ledger, LedgerError, Notifier};
+use crate::ledger::{AlarmCheck, AlarmState, Ledger, LedgerError, Notifier};
 use crate::plan::{self, Inputs, Resolution};
 use crate::policy::Policy;
 use crate::vocab::verdict::{Mode, Verdict};
@@ -118,6 +118,21 @@ pub struct Pipeline<'a> {
     pub mode: Mode,
 }
 
+/// Which deliveries an entry point acts on, asked of each decoded alert before any stage:
+/// `Err` holds the reason, naming the source seen, and the alert gets a `rejected` record
+/// (stored and counted like any rejected input). A replay admits everything (`()`); the
+/// deployed function admits only its own topic and account.
+pub trait Admission: std::fmt::Debug {
+    /// `Ok` when `alert`, as delivered, may be acted on.
+    fn admit(&self, alert: &Alert) -> Result<(), String>;
+}
+
+impl Admission for () {
+    fn admit(&self, _: &Alert) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 impl Pipeline<'_> {
     /// Processes one payload: one record per alert (or per undecodable item), in order.
     pub async fn process<C, A, F, L, N, R>(
@@ -135,13 +150,50 @@ impl Pipeline<'_> {
         N: Notifier,
         R: AlarmCheck,
     {
+        self.process_admitted(bytes, &(), adapters, clock, ids)
+            .await
+    }
+
+    /// [`Pipeline::process`], acting only on the alerts `admission` admits.
+    pub async fn process_admitted<C, A, F, L, N, R>(
+        &self,
+        bytes: &[u8],
+        admission: &(impl Admission + ?Sized),
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        clock: Clock,
+        ids: &mut Ids,
+    ) -> Vec<Handled>
+    where
+        C: ClusterView,
+        A: Actuator,
+        F: Fleet,
+        L: Ledger,
+        N: Notifier,
+        R: AlarmCheck,
+    {
         let mut handled = Vec::new();
         for item in decode::decode(bytes) {
             let mut result = match item {
-                Ok(alert) => {
-                    self.handle(&alert, adapters, clock.at(Some(&alert)), ids.issue())
-                        .await
-                }
+                Ok(alert) => match admission.admit(&alert) {
+                    Ok(()) => {
+                        self.handle(&alert, adapters, clock.at(Some(&alert)), ids.issue())
+                            .await
+                    }
+                    Err(reason) => {
+                        let mut record = AuditRecord::for_alert(
+                            ids.issue(),
+                            clock.at(Some(&alert)),
+                            self.mode,
+                            &alert,
+                        );
+                        record.verdict = Verdict::Rejected;
+                        record.reason = reason;
+                        Handled {
+                            record,
+                            transient: None,
+                        }
+                    }
+                },
                 Err(rejection) => Handled {
                     record: self.rejected(
                         bytes,
@@ -239,14 +291,28 @@ impl Pipeline<'_> {
             return done(record, refusal.verdict, refusal.reason, None);
         }
         if alert.source == Source::Cloudwatch {
-            match adapters.alarms.still_firing(alert).await {
-                Ok(Some(false)) => {
-                    let reason =
-                        "re-checked: the alarm is no longer in ALARM; nothing to remediate"
-                            .to_owned();
+            match adapters.alarms.recheck(alert).await {
+                Ok(AlarmState::Confirmed | AlarmState::NotChecked) => {}
+                Ok(AlarmState::NotInAlarm { state }) => {
+                    let reason = format!(
+                        "re-checked: the alarm is {state}, no longer in ALARM; nothing to remediate"
+                    );
                     return done(record, Verdict::Ignored, reason, None);
                 }
-                Ok(_) => {}
+                Ok(AlarmState::Missing) => {
+                    let reason = format!(
+                        "re-checked: CloudWatch has no alarm named {:?} in this account and region; a message CloudWatch does not confirm is not acted on",
+                        alert.name
+                    );
+                    return done(record, Verdict::Rejected, reason, None);
+                }
+                Ok(AlarmState::Differs { alarm, message }) => {
+                    let reason = format!(
+                        "re-checked: alarm {:?} watches {alarm}, but the message says {message}; a message CloudWatch does not confirm is not acted on",
+                        alert.name
+                    );
+                    return done(record, Verdict::Rejected, reason, None);
+                }
                 Err(e) => {
                     let reason = format!("could not re-check the alarm state: {e}");
                     return done(record, Verdict::Failed, reason, Some(e.into()));

@@ -9,7 +9,8 @@
 //! however the test process ends (a `static` is never dropped).
 //!
 //! [`sdk_config`] is the AWS SDK configuration every suite uses for it: [`REGION`], static
-//! test credentials, moto's endpoint.
+//! test credentials, moto's endpoint. [`pod_restarts_alarm`] creates the catalog's
+//! pod-restart alarm there, for the CloudWatch re-check.
 
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpStream};
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
 
 use crate::{free_port, repo};
 
@@ -137,4 +139,37 @@ fn start() -> Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
         _guard: Mutex::new((child, stdin)),
     }
+}
+
+/// Creates, on the shared server, the CloudWatch alarm the events/ catalog's pod-restart
+/// alarms describe (Container Insights `pod_number_of_container_restarts`, dimensions
+/// `ClusterName=voting-prod`, `Namespace=production`, `PodName=pod`), named `name`, and
+/// sets it to `state`.
+pub async fn pod_restarts_alarm(name: &str, pod: &str, state: StateValue) {
+    let client = aws_sdk_cloudwatch::Client::new(&sdk_config());
+    let dimension = |k: &str, v: &str| Dimension::builder().name(k).value(v).build();
+    client
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("ContainerInsights")
+        .metric_name("pod_number_of_container_restarts")
+        .dimensions(dimension("ClusterName", "voting-prod"))
+        .dimensions(dimension("Namespace", "production"))
+        .dimensions(dimension("PodName", pod))
+        .statistic(Statistic::Maximum)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(3.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .expect("put alarm");
+    client
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(state)
+        .state_reason("test")
+        .send()
+        .await
+        .expect("set alarm state");
 }

@@ -6,6 +6,10 @@
 //!   once; rejected → Err after the record is stored; cluster unreachable → retryable Err
 //!   and the redelivery acts.
 //! - `lambda`: the payload reaches the pipeline byte for byte; error types Lambda records.
+//! - `origins`: only the alerts topic and the account's own alarm events are acted on; a
+//!   foreign topic, a raw Alertmanager body, another account's alarm: rejected.
+//! - `recheck`: the CloudWatch re-check against moto: confirmed → acted on; missing or
+//!   other dimensions → rejected; back in OK → ignored.
 //! - `cluster_source`: a kubeconfig when configured, EKS otherwise; which failures fail the
 //!   cold start and which are retried.
 
@@ -13,7 +17,9 @@
 
 mod cluster_source;
 mod lambda;
+mod origins;
 mod outcomes;
+mod recheck;
 
 use chrono::{DateTime, Utc};
 use reflex_core::ledger::MemoryLedger;
@@ -35,7 +41,8 @@ pub fn now() -> DateTime<Utc> {
     "2026-11-20T09:31:00Z".parse().unwrap()
 }
 
-/// Dry-run dependencies over `cluster` and `ledger`, planning only (no live actuator).
+/// Dry-run dependencies over `cluster` and `ledger`, planning only (no live actuator),
+/// admitting every delivery (as a local run does; `origins` tests the deployed check).
 pub fn dry_run<'a>(
     policy: &'a Policy,
     cluster: &'a Snapshot,
@@ -53,6 +60,7 @@ pub fn dry_run<'a>(
             notifier: &(),
             alarms: &(),
         },
+        admission: &(),
         now: Some(now()),
         emf_metrics: false,
     }

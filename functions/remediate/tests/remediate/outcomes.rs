@@ -151,6 +151,7 @@ async fn an_unreachable_cluster_is_a_retryable_error_and_the_retry_acts() {
             notifier: &(),
             alarms: &(),
         },
+        admission: &(),
         now: Some(now()),
         emf_metrics: false,
     };

@@ -3,7 +3,7 @@
 //!
 //! - `eks`: DescribeCluster errors and the session-signed token.
 //! - `fleet`: node replacement in a cluster-owned Auto Scaling group; refusals; dry run.
-//! - `alarms`: the CloudWatch re-check, ALARM vs OK vs missing.
+//! - `alarms`: the CloudWatch re-check: confirmed, not in ALARM, missing, other dimensions.
 //! - `notify`: a notification lands on an SQS queue subscribed to the topic.
 //! - `store`: records by time and by target, claims, leases.
 //! - `concurrency`: 20 concurrent pipeline runs of one alert; two alerts for one target.

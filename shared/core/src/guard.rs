@@ -116,7 +116,9 @@ pub fn cooled_down(
     }
 }
 
-/// At most `budget.max_actions` cluster-changing actions per window (notify is free).
+/// At most `budget.max_actions` cluster-changing actions per window (notify is free), as
+/// far as recent history shows: a sliding window over recorded actions. History may lag
+/// behind concurrent invocations; the exact check is the budget counter (`limits.rs`).
 pub fn within_budget(
     kind: ActionKind,
     history: &History,
@@ -130,8 +132,8 @@ pub fn within_budget(
     let used = history.budgeted_since(now - budget.window.to_chrono());
     if used >= budget.max_actions as usize {
         Err(Refusal::suppressed(format!(
-            "budget exhausted: {used} actions in the last {} (at most {})",
-            budget.window, budget.max_actions
+            "budget: {used} of {} actions used in the last {} (recorded actions)",
+            budget.max_actions, budget.window
         )))
     } else {
         Ok(())
@@ -158,7 +160,9 @@ pub fn not_systemic(nodes: &[Node], guardrails: &Guardrails) -> Check {
 }
 
 /// At most `nodes.max_in_flight` replacements at once: nodes reflex has cordoned and that
-/// still exist, and replacements recorded within the in-flight window.
+/// still exist, and replacements recorded within the in-flight window. Both may miss a
+/// replacement another invocation is starting right now; the exact check is the
+/// node-replacement slot (`limits.rs`).
 pub fn replacement_slot_free(
     target: &str,
     nodes: &[Node],

@@ -449,7 +449,10 @@ impl Ledger for DynamoLedger {
         holder: &str,
     ) -> Result<(), LedgerError> {
         let values = HashMap::from([
-            (":me".to_owned(), AttributeValue::Ss(vec![holder.to_owned()])),
+            (
+                ":me".to_owned(),
+                AttributeValue::Ss(vec![holder.to_owned()]),
+            ),
             (":holder".to_owned(), s(holder)),
         ]);
         self.update_if(

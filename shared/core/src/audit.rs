@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, Labels, Source};
 use crate::vocab::action::{ActionKind, FailureClass};
-use crate::vocab::target::TargetRef;
 use crate::vocab::op::Op;
+use crate::vocab::target::TargetRef;
 use crate::vocab::verdict::{Mode, StepRecord, StepResult, Verdict};
 
 /// `alert` in the record.

@@ -425,7 +425,9 @@ impl Ledger for MemoryLedger {
                 SlotTake::Taken { slot }
             }
             None => SlotTake::Busy {
-                held: (0..slots).filter_map(|s| m.slots.get(&s).cloned()).collect(),
+                held: (0..slots)
+                    .filter_map(|s| m.slots.get(&s).cloned())
+                    .collect(),
             },
         };
         ready(Ok(take))

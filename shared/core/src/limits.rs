@@ -294,14 +294,17 @@ mod tests {
         let node = |n: &str| plan(ActionKind::ReplaceNode, TargetRef::node(n));
         ready(take(&ledger, &node("a"), &g, Mode::Enforce, "r-a", now)).expect("slot 0");
         ready(take(&ledger, &node("b"), &g, Mode::Enforce, "r-b", now)).expect("slot 1");
-        let refused = ready(take(&ledger, &node("c"), &g, Mode::Enforce, "r-c", now))
-            .expect_err("both held");
+        let refused =
+            ready(take(&ledger, &node("c"), &g, Mode::Enforce, "r-c", now)).expect_err("both held");
         let reason = reason(refused);
         assert!(
             reason.starts_with("2 node replacements are already in flight, at most 2 at once (node a, lease held by record r-a"),
             "{reason}"
         );
-        assert!(reason.contains("node b, lease held by record r-b"), "{reason}");
+        assert!(
+            reason.contains("node b, lease held by record r-b"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -311,8 +314,8 @@ mod tests {
         g.budget.max_actions = 0;
         let now = at("2026-11-20T09:31:00Z");
         let node = |n: &str| plan(ActionKind::ReplaceNode, TargetRef::node(n));
-        let refused = ready(take(&ledger, &node("a"), &g, Mode::Enforce, "r-a", now))
-            .expect_err("no budget");
+        let refused =
+            ready(take(&ledger, &node("a"), &g, Mode::Enforce, "r-a", now)).expect_err("no budget");
         assert!(reason(refused).starts_with("budget: 0 of 0"));
         g.budget.max_actions = 10;
         ready(take(&ledger, &node("b"), &g, Mode::Enforce, "r-b", now))

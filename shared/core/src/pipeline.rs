@@ -352,16 +352,13 @@ impl Pipeline<'_> {
 
         // The limits across targets, exact under concurrency: a node-replacement slot and
         // one action of the budget window, taken with conditional writes (enforce mode).
-        let held = match limits::take(adapters.ledger, &plan, g, self.mode, &record.id, now).await
-        {
+        let held = match limits::take(adapters.ledger, &plan, g, self.mode, &record.id, now).await {
             Ok(held) => held,
             Err(denied) => {
                 // Nothing was done: the target is free for the next alert about it.
                 self.release(adapters, &mut record, &plan.target).await;
                 return match denied {
-                    Denied::Refused(refusal) => {
-                        done(record, refusal.verdict, refusal.reason, None)
-                    }
+                    Denied::Refused(refusal) => done(record, refusal.verdict, refusal.reason, None),
                     Denied::Store { what, error } => {
                         self.unclaim(adapters, &instance, &record.id).await;
                         let reason = format!("could not take {what}: {error}");

@@ -6,10 +6,16 @@
 //!   once; rejected → Err after the record is stored; cluster unreachable → retryable Err
 //!   and the redelivery acts.
 //! - `lambda`: the payload reaches the pipeline byte for byte; error types Lambda records.
+//! - `after_a_change`: a verify timeout after the pod was deleted is final (fake API
+//!   server): `failed`, not retried, the claim kept.
+//! - `limits`: the budget counter and the node-replacement slot, held by an invocation still
+//!   acting, refuse the next action with the figures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
+mod after_a_change;
 mod lambda;
+mod limits;
 mod outcomes;
 
 use std::path::{Path, PathBuf};

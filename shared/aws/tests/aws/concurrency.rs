@@ -251,7 +251,10 @@ fn with_workers(n: usize) -> Snapshot {
 fn crash_of(i: usize) -> Vec<u8> {
     String::from_utf8(read("events/alertmanager/pod-crashloop-worker.json"))
         .expect("utf-8")
-        .replace("worker-69d4c8b7f-h7s2d", &format!("worker-69d4c8b7f-c{i:02}"))
+        .replace(
+            "worker-69d4c8b7f-h7s2d",
+            &format!("worker-69d4c8b7f-c{i:02}"),
+        )
         .replace(
             "dbc5cbef-ef0f-4664-b4f0-0c034e4c4468",
             &format!("00000000-0000-4000-8000-{i:012}"),
@@ -270,7 +273,15 @@ async fn twenty_concurrent_alerts_on_twenty_targets_with_nine_of_ten_used_act_on
 
     // Nine actions of the hour's ten, one after another.
     for i in 0..9 {
-        let h = invoke(&policy, &ledger, &cluster, &crash_of(i), &format!("earlier-{i}"), now).await;
+        let h = invoke(
+            &policy,
+            &ledger,
+            &cluster,
+            &crash_of(i),
+            &format!("earlier-{i}"),
+            now,
+        )
+        .await;
         assert_eq!(h.record.verdict, Verdict::Executed, "{}", h.record.reason);
     }
     // Twenty alerts about twenty other pods, all at once: each may read nine in history.

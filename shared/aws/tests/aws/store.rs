@@ -255,9 +255,15 @@ async fn the_budget_counter_admits_max_actions_per_window_and_takes_ids_back() {
         Ok(BudgetTake::Taken { used: 3 })
     );
     // Giving back is idempotent too, and only frees what that holder took.
-    ledger.give_back_budget(&window, "b").await.expect("give back");
+    ledger
+        .give_back_budget(&window, "b")
+        .await
+        .expect("give back");
     ledger.give_back_budget(&window, "b").await.expect("again");
-    ledger.give_back_budget(&window, "x").await.expect("none held");
+    ledger
+        .give_back_budget(&window, "x")
+        .await
+        .expect("none held");
     assert_eq!(
         ledger.take_budget(&window, "d").await,
         Ok(BudgetTake::Taken { used: 3 })
@@ -274,7 +280,10 @@ async fn the_budget_counter_admits_max_actions_per_window_and_takes_ids_back() {
     );
     // Every holder given back: the set is gone, the counter is empty.
     for holder in ["a", "c", "d"] {
-        ledger.give_back_budget(&window, holder).await.expect("give back");
+        ledger
+            .give_back_budget(&window, holder)
+            .await
+            .expect("give back");
     }
     assert_eq!(
         ledger.take_budget(&window, "f").await,
@@ -308,7 +317,10 @@ async fn node_slots_are_held_until_released_or_expired_and_a_busy_answer_names_h
     assert_eq!(holders, [(0, "n1", "r-1"), (1, "n2", "r-2")]);
     assert_eq!(held[0].until.timestamp(), until.timestamp());
 
-    ledger.release_node_slot(0, "r-3").await.expect("not its slot");
+    ledger
+        .release_node_slot(0, "r-3")
+        .await
+        .expect("not its slot");
     assert!(matches!(
         ledger.take_node_slot("n3", "r-3", 2, now, until).await,
         Ok(SlotTake::Busy { .. })

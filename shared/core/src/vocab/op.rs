@@ -132,7 +132,12 @@ impl Op {
     pub fn is_mutation_name(name: &str) -> bool {
         matches!(
             name,
-            "delete_pod" | "rollout_restart" | "rollback" | "cordon" | "evict" | "terminate_instance"
+            "delete_pod"
+                | "rollout_restart"
+                | "rollback"
+                | "cordon"
+                | "evict"
+                | "terminate_instance"
         )
     }
 

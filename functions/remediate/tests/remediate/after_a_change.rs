@@ -4,26 +4,16 @@
 
 use std::time::Duration;
 
-use lambda_runtime::{Context, LambdaEvent};
 use reflex_core::duration::Span;
 use reflex_core::ledger::MemoryLedger;
-use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use reflex_fake_kube::{FakeKube, Route};
 use reflex_kube::{KubeCluster, Settings};
 use reflex_remediate::{Deps, HandlerError, handle};
 use reflex_snapshot::Snapshot;
-use serde_json::value::RawValue;
 
-use crate::{event, now, voting_app};
-
-fn lambda_event(bytes: &[u8], request_id: &str) -> LambdaEvent<Box<RawValue>> {
-    let mut context = Context::default();
-    context.request_id = request_id.into();
-    let payload = RawValue::from_string(String::from_utf8(bytes.to_vec()).unwrap()).unwrap();
-    LambdaEvent::new(payload, context)
-}
+use crate::{deps, event, lambda_event, voting_app};
 
 /// Deletes the fake API server carried out (sent for real and answered 2xx).
 fn deletes(fake: &FakeKube) -> usize {
@@ -57,21 +47,7 @@ fn enforce<'a>(
     fleet: &'a Snapshot,
     ledger: &'a MemoryLedger,
 ) -> Deps<'a, KubeCluster, KubeCluster, Snapshot, MemoryLedger> {
-    Deps {
-        pipeline: Pipeline {
-            policy,
-            mode: Mode::Enforce,
-        },
-        adapters: Adapters {
-            cluster: Some(kube),
-            live: Some((kube, fleet)),
-            ledger,
-            notifier: &(),
-            alarms: &(),
-        },
-        now: Some(now()),
-        emf_metrics: false,
-    }
+    deps(policy, Mode::Enforce, kube, Some((kube, fleet)), ledger)
 }
 
 /// The default policy with a one-second verification.

@@ -1,16 +1,14 @@
 //! The limits across targets at the handler: an action another invocation is taking right
 //! now (its counter or slot taken, its record not written yet) is seen by the exact limits.
 
-use lambda_runtime::{Context, LambdaEvent};
+use reflex_core::audit::AuditRecord;
 use reflex_core::ledger::{BudgetWindow, Ledger, MemoryLedger, SlotTake};
-use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, Verdict};
 use reflex_remediate::{Deps, handle};
 use reflex_snapshot::Snapshot;
-use serde_json::value::RawValue;
 
-use crate::{event, now, voting_app};
+use crate::{deps, event, lambda_event, now, voting_app};
 
 /// Enforce-mode dependencies acting on `cluster` (its simulation performs the actions).
 fn enforce<'a>(
@@ -18,29 +16,26 @@ fn enforce<'a>(
     cluster: &'a Snapshot,
     ledger: &'a MemoryLedger,
 ) -> Deps<'a, Snapshot, Snapshot, Snapshot, MemoryLedger> {
-    Deps {
-        pipeline: Pipeline {
-            policy,
-            mode: Mode::Enforce,
-        },
-        adapters: Adapters {
-            cluster: Some(cluster),
-            live: Some((cluster, cluster)),
-            ledger,
-            notifier: &(),
-            alarms: &(),
-        },
-        now: Some(now()),
-        emf_metrics: false,
-    }
+    deps(
+        policy,
+        Mode::Enforce,
+        cluster,
+        Some((cluster, cluster)),
+        ledger,
+    )
 }
 
-/// A built Lambda event for `bytes`.
-fn lambda_event(bytes: &[u8], request_id: &str) -> LambdaEvent<Box<RawValue>> {
-    let mut context = Context::default();
-    context.request_id = request_id.into();
-    let payload = RawValue::from_string(String::from_utf8(bytes.to_vec()).unwrap()).unwrap();
-    LambdaEvent::new(payload, context)
+/// Handles `payload`, which a limit refuses: a handled alert (a success for Lambda, not
+/// retried) whose record sent nothing. Returns the record.
+async fn refused(
+    deps: &Deps<'_, Snapshot, Snapshot, Snapshot, MemoryLedger>,
+    payload: &[u8],
+) -> AuditRecord {
+    let summary = handle(lambda_event(payload, "req-1"), deps).await.unwrap();
+    assert_eq!(summary.records[0].verdict, Verdict::Suppressed);
+    let record = deps.adapters.ledger.records().remove(0);
+    assert!(record.steps.is_empty(), "nothing was sent: {record:?}");
+    record
 }
 
 #[tokio::test]
@@ -56,19 +51,11 @@ async fn the_last_action_of_the_budget_taken_by_an_invocation_still_acting_is_no
             .unwrap();
     }
     let deps = enforce(&policy, &cluster, &ledger);
-    let payload = event("alertmanager/pod-crashloop-worker.json");
-    let summary = handle(lambda_event(&payload, "req-1"), &deps)
-        .await
-        .unwrap();
-
-    // A limit's refusal is a handled alert: a success, not retried.
-    assert_eq!(summary.records[0].verdict, Verdict::Suppressed);
-    let record = &ledger.records()[0];
+    let record = refused(&deps, &event("alertmanager/pod-crashloop-worker.json")).await;
     assert_eq!(
         record.reason,
         "budget: 10 of 10 actions used in the hour from 2026-11-20T09:00:00.000Z"
     );
-    assert!(record.steps.is_empty(), "nothing was sent");
     assert!(
         cluster
             .pod_now("production", "worker-69d4c8b7f-h7s2d")
@@ -100,18 +87,11 @@ async fn a_node_replacement_in_flight_elsewhere_keeps_a_second_node_from_being_d
         .unwrap();
     assert_eq!(taken, SlotTake::Taken { slot: 0 });
     let deps = enforce(&policy, &cluster, &ledger);
-    let payload = event("alertmanager/node-not-ready-sick-node.json");
-    let summary = handle(lambda_event(&payload, "req-1"), &deps)
-        .await
-        .unwrap();
-
-    assert_eq!(summary.records[0].verdict, Verdict::Suppressed);
-    let record = &ledger.records()[0];
+    let record = refused(&deps, &event("alertmanager/node-not-ready-sick-node.json")).await;
     assert_eq!(
         record.reason,
         "a node replacement is already in flight (node ip-10-0-3-199.ec2.internal, lease held by record other-0001 until 2026-11-20T10:01:00.000Z)"
     );
-    assert!(record.steps.is_empty(), "nothing was sent");
     let node = cluster.node_now("ip-10-0-2-41.ec2.internal").unwrap();
     assert!(!node.spec.unschedulable, "not cordoned");
     assert!(cluster.terminated().is_empty());

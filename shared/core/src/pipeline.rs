@@ -5,7 +5,10 @@
 //! written out in order in [`Pipeline::handle`]; each returns its own type, and every early
 //! exit still produces the record, which is then appended to the ledger (and, for actions,
 //! sent to on-call) before the next alert is handled, so a run respects its own cooldowns
-//! and budget.
+//! and budget. Between resolve and execute an enforce run takes the target's lease and the
+//! limits that span targets (`limits.rs`); what it took is given back when the cluster was
+//! not changed. The one rule about retries: only a failure before any change is transient
+//! (claim withdrawn, Lambda retries); after a change the outcome is final.
 
 use chrono::{DateTime, Utc};
 

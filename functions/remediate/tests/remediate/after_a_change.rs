@@ -1,6 +1,7 @@
 //! Against the fake API server, with the live kube adapter: a failure after the cluster was
-//! changed is final (a restart whose replacement never becomes Ready), one before any change
-//! is retried and the retry acts (the API refuses the delete with a 503 at first).
+//! changed is final (a restart whose replacement never becomes Ready, a drain a
+//! PodDisruptionBudget holds past its timeout), one before any change is retried and the
+//! retry acts (the API refuses the delete with a 503 at first).
 
 use std::time::Duration;
 
@@ -50,9 +51,10 @@ fn enforce<'a>(
     deps(policy, Mode::Enforce, kube, Some((kube, fleet)), ledger)
 }
 
-/// The default policy with a one-second verification.
+/// The default policy with one-second drains and verifications.
 fn policy() -> Policy {
     let mut policy = Policy::default_policy();
+    policy.guardrails.timeouts.drain = Span::from_secs(1);
     policy.guardrails.timeouts.verify = Span::from_secs(1);
     policy
 }
@@ -163,5 +165,53 @@ async fn a_delete_refused_with_a_503_is_retried_and_the_retry_acts() {
         ledger.records()
     );
     assert_eq!(deletes(&fake), 1);
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_drain_held_past_its_timeout_by_a_budget_leaves_the_node_cordoned_and_is_not_retried() {
+    let fake = FakeKube::start(&event("cluster/voting-app.json"))
+        .await
+        .unwrap();
+    let (kube, policy, ledger, fleet) =
+        (kube_on(&fake), policy(), MemoryLedger::new(), voting_app());
+    let deps = enforce(&policy, &kube, &fleet, &ledger);
+    // db-0's PodDisruptionBudget allows no disruption: its eviction times out after the
+    // cordon and the other evictions went through.
+    let payload = event("alertmanager/node-not-ready-db-node-pdb-blocks-drain.json");
+
+    let summary = handle(lambda_event(&payload, "req-1"), &deps)
+        .await
+        .unwrap();
+    assert_eq!(summary.records[0].verdict, Verdict::Failed);
+    let record = &ledger.records()[0];
+    assert!(
+        record
+            .reason
+            .contains("failed after changing the cluster (cordon, evict, evict done): timed out"),
+        "{}",
+        record.reason
+    );
+    let node = fake
+        .object("Node", None, "ip-10-0-3-12.ec2.internal")
+        .unwrap();
+    assert_eq!(
+        node["spec"]["unschedulable"], true,
+        "left cordoned: the safe state"
+    );
+    assert!(
+        fleet.terminated().is_empty(),
+        "no termination after a failed drain"
+    );
+
+    // The redelivery neither drains again nor pages again.
+    let writes = fake.requests().iter().filter(|r| r.method != "GET").count();
+    let again = handle(lambda_event(&payload, "req-1"), &deps)
+        .await
+        .unwrap();
+    assert_eq!(again.records[0].verdict, Verdict::Suppressed);
+    assert_eq!(ledger.records().len(), 2);
+    let writes_after = fake.requests().iter().filter(|r| r.method != "GET").count();
+    assert_eq!(writes_after, writes, "nothing more was sent");
     fake.shutdown().await;
 }

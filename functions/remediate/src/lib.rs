@@ -11,10 +11,11 @@
 //! The one design choice to know is that result ([`HandlerError`]): every decoded alert that
 //! got a verdict, whatever the verdict, is a success, because its record is stored and
 //! on-call told; a *transient* failure (cluster or AWS API unreachable, record not stored)
-//! is an error so that Lambda retries the event, and the pipeline has already withdrawn the
-//! claim so the retry may act; a *rejected* input is an error after its record is stored, so
-//! that the event ends in the dead-letter queue where someone looks at it. Nothing is lost
-//! silently. Retries of a rejected event add no action (nothing decodable, nothing to do).
+//! before anything was changed is an error so that Lambda retries the event, and the
+//! pipeline has already withdrawn the claim so the retry may act (a failure after a change
+//! is final: `failed`, a success here, never retried); a *rejected* input is an error after
+//! its record is stored, so that the event ends in the dead-letter queue where someone
+//! looks at it. Nothing is lost silently. Retries of a rejected event add no action (nothing decodable, nothing to do).
 
 pub mod cluster_source;
 pub mod config;

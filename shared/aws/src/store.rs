@@ -7,23 +7,29 @@
 //! | audit record without action | `alert#<source>/<alert name>` | `<time>#<id>` | same | same |
 //! | claim of an alert instance | `instance#<source:fingerprint:start>` | `claim` | none | PutItem, `attribute_not_exists(holder)` |
 //! | lease on a target | `lease#<Kind>/<namespace or ->/<name>` | `lease` | none | UpdateItem, `attribute_not_exists(holder) OR expires_at <= :now OR holder = :me` |
+//! | budget counter of a window | `budget#<start>/<length>` | `budget` | none | UpdateItem `ADD holders :me`, `attribute_not_exists(holders) OR size(holders) < :max OR contains(holders, :holder)` |
+//! | node-replacement slot | `nodeslot#<n>` | `slot` | none | UpdateItem, like a lease |
 //!
 //! See `shared/aws/README.md` for the reasoning. The decision to know: the function role may
 //! not delete items (the table is an audit trail), so giving a claim or a lease back
 //! removes its `holder` attribute with a conditional update instead of deleting the item;
-//! an item without a holder is free, and TTL removes it later. History (cooldown, budget,
-//! nodes in flight) is read from the `by_time` index, one query per UTC day in the window.
+//! an item without a holder is free, and TTL removes it later. The budget counter is the
+//! set of record ids that took an action of the window (so taking and giving back are
+//! idempotent under SDK retries), its size the count. History (cooldown, budget, nodes in
+//! flight) is read from the `by_time` index, one query per UTC day in the window.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, NaiveDate, Utc};
 use reflex_core::AuditRecord;
 use reflex_core::audit::rfc3339;
 use reflex_core::history::History;
-use reflex_core::ledger::{Claim, Ledger, LedgerError};
+use reflex_core::ledger::{
+    BudgetTake, BudgetWindow, Claim, Ledger, LedgerError, SlotHolder, SlotTake,
+};
 use reflex_core::vocab::target::TargetRef;
 
 use crate::config::Aws;
@@ -74,6 +80,16 @@ pub fn record_pk(record: &AuditRecord) -> String {
             record.alert.name.as_deref().unwrap_or("-")
         ),
     }
+}
+
+/// The partition of a budget window's counter.
+pub fn budget_pk(window: &BudgetWindow) -> String {
+    format!("budget#{}", window.key())
+}
+
+/// The partition of node-replacement slot `slot`.
+pub fn slot_pk(slot: u32) -> String {
+    format!("nodeslot#{slot}")
 }
 
 /// The day partition of the time index for an instant.
@@ -199,19 +215,55 @@ impl DynamoLedger {
 
     /// Who holds the claim on `instance` now (after a lost race).
     async fn claim_holder(&self, pk: &str) -> Result<Option<String>, LedgerError> {
+        let item = self.item("dynamodb:GetItem", pk, "claim").await?;
+        Ok(item.and_then(|i| i.get("holder").and_then(|h| h.as_s().ok()).cloned()))
+    }
+
+    /// One item, read consistently (after a lost race, to name the winner).
+    async fn item(
+        &self,
+        what: &str,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, LedgerError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("pk", s(pk))
-            .key("sk", s("claim"))
+            .key("sk", s(sk))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| LedgerError::from(classify("dynamodb:GetItem", e)))?;
-        Ok(out
-            .item
-            .and_then(|i| i.get("holder").and_then(|h| h.as_s().ok()).cloned()))
+            .map_err(|e| LedgerError::from(classify(what, e)))?;
+        Ok(out.item)
+    }
+
+    /// How many record ids a budget counter holds.
+    fn budget_used(item: Option<&HashMap<String, AttributeValue>>) -> u32 {
+        item.and_then(|i| i.get("holders"))
+            .and_then(|h| h.as_ss().ok())
+            .map_or(0, |h| u32::try_from(h.len()).unwrap_or(u32::MAX))
+    }
+
+    /// Who holds node-replacement slot `slot`, if anyone.
+    async fn slot_holder(&self, slot: u32) -> Result<Option<SlotHolder>, LedgerError> {
+        let item = self
+            .item("dynamodb:GetItem (node slot)", &slot_pk(slot), "slot")
+            .await?;
+        let text = |i: &HashMap<String, AttributeValue>, k: &str| {
+            i.get(k).and_then(|v| v.as_s().ok()).cloned()
+        };
+        Ok(item.and_then(|i| {
+            Some(SlotHolder {
+                slot,
+                holder: text(&i, "holder")?,
+                node: text(&i, "node").unwrap_or_default(),
+                until: text(&i, "leased_until")
+                    .and_then(|t| parse_time(&t))
+                    .unwrap_or(DateTime::UNIX_EPOCH),
+            })
+        }))
     }
 
     /// A conditional update whose failed condition is an answer, not an error.
@@ -338,6 +390,127 @@ impl Ledger for DynamoLedger {
             "dynamodb:UpdateItem (release)",
             format!("lease#{}", target_key(target)),
             "lease",
+            "REMOVE holder",
+            "holder = :me",
+            values,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn take_budget(
+        &self,
+        window: &BudgetWindow,
+        holder: &str,
+    ) -> Result<BudgetTake, LedgerError> {
+        let pk = budget_pk(window);
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s("budget"))
+            .update_expression(
+                "ADD holders :me SET window_start = :start, window_max = :max, expires_at = :exp",
+            )
+            .condition_expression(
+                "attribute_not_exists(holders) OR size(holders) < :max OR contains(holders, :holder)",
+            )
+            .expression_attribute_values(":me", AttributeValue::Ss(vec![holder.to_owned()]))
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":max", n(i64::from(window.max)))
+            .expression_attribute_values(":start", s(rfc3339(window.start)))
+            .expression_attribute_values(":exp", n(self.expiry(window.end())))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match sent {
+            Ok(out) => Ok(BudgetTake::Taken {
+                used: DynamoLedger::budget_used(out.attributes.as_ref()),
+            }),
+            Err(e) => {
+                let fault = classify("dynamodb:UpdateItem (budget)", e);
+                if !fault.is(CONDITION_FAILED) {
+                    return Err(fault.into());
+                }
+                let item = self
+                    .item("dynamodb:GetItem (budget)", &pk, "budget")
+                    .await?;
+                Ok(BudgetTake::Exhausted {
+                    used: DynamoLedger::budget_used(item.as_ref()).max(window.max),
+                })
+            }
+        }
+    }
+
+    async fn give_back_budget(
+        &self,
+        window: &BudgetWindow,
+        holder: &str,
+    ) -> Result<(), LedgerError> {
+        let values = HashMap::from([
+            (
+                ":me".to_owned(),
+                AttributeValue::Ss(vec![holder.to_owned()]),
+            ),
+            (":holder".to_owned(), s(holder)),
+        ]);
+        self.update_if(
+            "dynamodb:UpdateItem (budget give-back)",
+            budget_pk(window),
+            "budget",
+            "DELETE holders :me",
+            "contains(holders, :holder)",
+            values,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn take_node_slot(
+        &self,
+        node: &str,
+        holder: &str,
+        slots: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<SlotTake, LedgerError> {
+        for slot in 0..slots {
+            let values = HashMap::from([
+                (":me".to_owned(), s(holder)),
+                (":node".to_owned(), s(node)),
+                (":now".to_owned(), n(now.timestamp())),
+                (":exp".to_owned(), n(until.timestamp())),
+                (":until".to_owned(), s(rfc3339(until))),
+                (":at".to_owned(), s(rfc3339(now))),
+            ]);
+            let taken = self
+                .update_if(
+                    "dynamodb:UpdateItem (node slot)",
+                    slot_pk(slot),
+                    "slot",
+                    "SET holder = :me, node = :node, expires_at = :exp, leased_until = :until, leased_at = :at",
+                    "attribute_not_exists(holder) OR expires_at <= :now OR holder = :me",
+                    values,
+                )
+                .await?;
+            if taken {
+                return Ok(SlotTake::Taken { slot });
+            }
+        }
+        let mut held = Vec::new();
+        for slot in 0..slots {
+            held.extend(self.slot_holder(slot).await?);
+        }
+        Ok(SlotTake::Busy { held })
+    }
+
+    async fn release_node_slot(&self, slot: u32, holder: &str) -> Result<(), LedgerError> {
+        let values = HashMap::from([(":me".to_owned(), s(holder))]);
+        self.update_if(
+            "dynamodb:UpdateItem (node slot release)",
+            slot_pk(slot),
+            "slot",
             "REMOVE holder",
             "holder = :me",
             values,

@@ -2,8 +2,9 @@
 //!
 //! Records already in the file are read at start, so cooldown, budget, in-flight and
 //! exactly-once checks see what earlier runs did; each new record is appended (and flushed)
-//! as soon as it is final. The exactly-once claims and leases live in memory: a CLI run is
-//! one process, and the file is the history, not a lock.
+//! as soon as it is final. The exactly-once claims, leases, budget counter and
+//! node-replacement slots live in memory: a CLI run is one process, and the file is the
+//! history, not a lock (earlier runs' actions count through the history read at start).
 
 use std::fs::{File, OpenOptions};
 use std::future::Future;
@@ -15,7 +16,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use reflex_core::audit::AuditRecord;
 use reflex_core::history::History;
-use reflex_core::ledger::{Claim, Ledger, LedgerError, MemoryLedger};
+use reflex_core::ledger::{
+    BudgetTake, BudgetWindow, Claim, Ledger, LedgerError, MemoryLedger, SlotTake,
+};
 use reflex_core::vocab::target::TargetRef;
 
 /// The run's ledger, optionally backed by a JSON-lines file.
@@ -123,6 +126,41 @@ impl Ledger for AuditLog {
         holder: &str,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send {
         self.memory.release(target, holder)
+    }
+
+    fn take_budget(
+        &self,
+        window: &BudgetWindow,
+        holder: &str,
+    ) -> impl Future<Output = Result<BudgetTake, LedgerError>> + Send {
+        self.memory.take_budget(window, holder)
+    }
+
+    fn give_back_budget(
+        &self,
+        window: &BudgetWindow,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        self.memory.give_back_budget(window, holder)
+    }
+
+    fn take_node_slot(
+        &self,
+        node: &str,
+        holder: &str,
+        slots: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<SlotTake, LedgerError>> + Send {
+        self.memory.take_node_slot(node, holder, slots, now, until)
+    }
+
+    fn release_node_slot(
+        &self,
+        slot: u32,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        self.memory.release_node_slot(slot, holder)
     }
 
     fn append(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send {

@@ -399,7 +399,7 @@ fn the_hourly_budget_stops_the_eleventh_action() {
     assert!(records[..10].iter().all(|r| r["verdict"] == "planned"));
     assert_eq!(records[10]["verdict"], "suppressed");
     assert!(
-        reason(&records[10]).starts_with("budget exhausted: 10 actions"),
+        reason(&records[10]).starts_with("budget: 10 of 10 actions used in the last 1h"),
         "{}",
         reason(&records[10])
     );

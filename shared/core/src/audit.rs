@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, Labels, Source};
 use crate::vocab::action::{ActionKind, FailureClass};
+use crate::vocab::op::Op;
 use crate::vocab::target::TargetRef;
-use crate::vocab::verdict::{Mode, StepRecord, Verdict};
+use crate::vocab::verdict::{Mode, StepRecord, StepResult, Verdict};
 
 /// `alert` in the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +144,15 @@ impl AuditRecord {
             delivery: Some(delivery),
             notes: Vec::new(),
         }
+    }
+
+    /// Whether this record changed the cluster: a mutating step (delete, patch, cordon,
+    /// eviction, termination) was sent for real and succeeded. A record that changed
+    /// something is final (never retried) and keeps what it took of the limits.
+    pub fn changed_cluster(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.result == StepResult::Ok && Op::is_mutation_name(&s.op))
     }
 
     /// The record as one JSON line (no trailing newline).

@@ -117,7 +117,9 @@ pub fn cooled_down(
     }
 }
 
-/// At most `budget.max_actions` cluster-changing actions per window (notify is free).
+/// At most `budget.max_actions` cluster-changing actions per window (notify is free), as
+/// far as recent history shows: a sliding window over recorded actions. History may lag
+/// behind concurrent invocations; the exact check is the budget counter (`limits.rs`).
 pub fn within_budget(
     kind: ActionKind,
     history: &History,
@@ -131,8 +133,8 @@ pub fn within_budget(
     let used = history.budgeted_since(now - budget.window.to_chrono());
     if used >= budget.max_actions as usize {
         Err(Refusal::suppressed(format!(
-            "budget exhausted: {used} actions in the last {} (at most {})",
-            budget.window, budget.max_actions
+            "budget: {used} of {} actions used in the last {} (recorded actions)",
+            budget.max_actions, budget.window
         )))
     } else {
         Ok(())
@@ -171,6 +173,9 @@ pub fn not_systemic(nodes: &[Node], guardrails: &Guardrails) -> Check {
 /// earlier attempt whose drain did not finish), this replacement resumes that one. A node
 /// reflex cordoned longer ago than the window is not counted either, since its replacement
 /// has stopped, but it is not forgotten: the returned notes name it for on-call.
+///
+/// Both counts may miss a replacement another invocation is starting right now; the exact
+/// check is the node-replacement slot (`limits.rs`).
 pub fn replacement_slot_free(
     target: &str,
     nodes: &[Node],

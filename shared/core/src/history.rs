@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::AuditRecord;
 use crate::vocab::action::ActionKind;
 use crate::vocab::target::TargetRef;
+use crate::vocab::verdict::Verdict;
 
 /// One past action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +46,15 @@ impl History {
     }
 
     /// Takes a new record into account. A dry-run `planned` action counts as if it had been
-    /// executed, so a replay shows what a live run would do.
+    /// executed, so a replay shows what a live run would do; a `failed` one counts only when
+    /// it changed the cluster before it failed (one that changed nothing is retried, and
+    /// its retry must not wait out a cooldown for it).
     pub fn record(&mut self, record: &AuditRecord) {
-        if let (Some(action), true) = (&record.action, record.verdict.counts_as_action()) {
+        let counts = match record.verdict {
+            Verdict::Failed => record.changed_cluster(),
+            verdict => verdict.counts_as_action(),
+        };
+        if let (Some(action), true) = (&record.action, counts) {
             let at = DateTime::parse_from_rfc3339(&record.time)
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or(DateTime::UNIX_EPOCH);

@@ -1,5 +1,6 @@
 //! Durable state around the pipeline: the audit trail, exactly-once claims, per-target
-//! leases, on-call notifications and the CloudWatch alarm re-check.
+//! leases, the budget counter and node-replacement slots, on-call notifications and the
+//! CloudWatch alarm re-check.
 //!
 //! The pipeline only speaks to these traits. Adapters implement them: an in-memory
 //! [`MemoryLedger`] here (a replay run), a JSON-lines audit log file (the CLI's
@@ -7,7 +8,10 @@
 //! exactly-once is a *claim* made before anything is read or changed (a conditional write
 //! on the alert-instance key), and concurrency per target is a *lease* with an expiry that
 //! is held through the action and its cooldown (given back early only after a transient
-//! failure), so a crashed invocation never blocks a target for longer than that.
+//! failure), so a crashed invocation never blocks a target for longer than that. The limits
+//! that span targets are exact the same way: a counter per budget window and a fixed set of
+//! node-replacement slots, each taken with a conditional write just before acting and given
+//! back when nothing was changed. Recent history (an index that may lag) only refuses early.
 
 use std::future::{Future, ready};
 use std::sync::Mutex;
@@ -16,6 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::alert::Alert;
 use crate::audit::AuditRecord;
+use crate::duration::Span;
 use crate::history::History;
 use crate::vocab::target::TargetRef;
 
@@ -39,6 +44,96 @@ pub enum Claim {
     Duplicate {
         /// That record's id.
         by: String,
+    },
+}
+
+/// One window of the action budget: an interval of the policy's budget window length,
+/// aligned to the Unix epoch (an hourly budget counts per clock hour), whose counter admits
+/// at most `max` actions. Its [`BudgetWindow::key`] names the counter in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetWindow {
+    /// Where the window starts.
+    pub start: DateTime<Utc>,
+    /// How long it lasts.
+    pub length: Span,
+    /// Most actions it admits.
+    pub max: u32,
+}
+
+impl BudgetWindow {
+    /// The window of `length` that `now` falls in.
+    pub fn containing(now: DateTime<Utc>, length: Span, max: u32) -> Self {
+        let secs = i64::try_from(length.as_secs().max(1)).unwrap_or(i64::MAX);
+        let start = now.timestamp().div_euclid(secs).saturating_mul(secs);
+        BudgetWindow {
+            start: DateTime::from_timestamp(start, 0).unwrap_or(now),
+            length,
+            max,
+        }
+    }
+
+    /// Where the window ends (exclusive).
+    pub fn end(&self) -> DateTime<Utc> {
+        self.start + self.length.to_chrono()
+    }
+
+    /// The counter's name: `<start>/<length>`, so that a policy change of the window length
+    /// starts a new counter instead of reinterpreting an old one.
+    pub fn key(&self) -> String {
+        format!("{}/{}", crate::audit::rfc3339(self.start), self.length)
+    }
+
+    /// `the hour from 09:00:00.000Z`, `the 30m window from ...`: the window in a reason.
+    pub fn describe(&self) -> String {
+        let what = match self.length.as_secs() {
+            3600 => "hour".to_owned(),
+            86400 => "day".to_owned(),
+            _ => format!("{} window", self.length),
+        };
+        format!("the {what} from {}", crate::audit::rfc3339(self.start))
+    }
+}
+
+/// The answer to taking one action of a budget window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BudgetTake {
+    /// Counted: `used` actions of the window are taken now, this one included.
+    Taken {
+        /// Actions counted in the window, this one included.
+        used: u32,
+    },
+    /// The window is full: `used` actions were already counted.
+    Exhausted {
+        /// Actions counted in the window.
+        used: u32,
+    },
+}
+
+/// A held node-replacement slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotHolder {
+    /// The slot number, `0..max_in_flight`.
+    pub slot: u32,
+    /// The node being replaced.
+    pub node: String,
+    /// The record that holds the slot.
+    pub holder: String,
+    /// When the slot frees itself.
+    pub until: DateTime<Utc>,
+}
+
+/// The answer to taking a node-replacement slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotTake {
+    /// This slot is now held.
+    Taken {
+        /// The slot number, to give back.
+        slot: u32,
+    },
+    /// Every slot is held, by these.
+    Busy {
+        /// The holders, one per slot.
+        held: Vec<SlotHolder>,
     },
 }
 
@@ -76,6 +171,37 @@ pub trait Ledger: Sync {
     fn release(
         &self,
         target: &TargetRef,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// Counts one action for `holder` in `window`, unless the window is full: a
+    /// conditional update on the window's counter. Taking again for the same holder counts
+    /// once.
+    fn take_budget(
+        &self,
+        window: &BudgetWindow,
+        holder: &str,
+    ) -> impl Future<Output = Result<BudgetTake, LedgerError>> + Send;
+    /// Gives `holder`'s action of `window` back (nothing was changed); a no-op when it holds
+    /// none.
+    fn give_back_budget(
+        &self,
+        window: &BudgetWindow,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// Takes one of `slots` node-replacement slots for replacing `node`, held by `holder`
+    /// until `until`; [`SlotTake::Busy`] when every slot has another unexpired holder.
+    fn take_node_slot(
+        &self,
+        node: &str,
+        holder: &str,
+        slots: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<SlotTake, LedgerError>> + Send;
+    /// Gives slot `slot` back (only if `holder` still has it).
+    fn release_node_slot(
+        &self,
+        slot: u32,
         holder: &str,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
     /// Stores a finished record.
@@ -150,6 +276,8 @@ struct Memory {
     records: Vec<AuditRecord>,
     claims: std::collections::HashMap<String, String>,
     leases: std::collections::HashMap<TargetRef, (String, DateTime<Utc>)>,
+    budgets: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
+    slots: std::collections::BTreeMap<u32, SlotHolder>,
 }
 
 /// A ledger in memory: one replay run, or tests. Optionally seeded with earlier records
@@ -265,6 +393,82 @@ impl Ledger for MemoryLedger {
         let mut m = self.lock();
         if m.leases.get(target).is_some_and(|(h, _)| h == holder) {
             m.leases.remove(target);
+        }
+        ready(Ok(()))
+    }
+
+    fn take_budget(
+        &self,
+        window: &BudgetWindow,
+        holder: &str,
+    ) -> impl Future<Output = Result<BudgetTake, LedgerError>> + Send {
+        let mut m = self.lock();
+        let holders = m.budgets.entry(window.key()).or_default();
+        let used = u32::try_from(holders.len()).unwrap_or(u32::MAX);
+        let take = if holders.contains(holder) {
+            BudgetTake::Taken { used }
+        } else if used >= window.max {
+            BudgetTake::Exhausted { used }
+        } else {
+            holders.insert(holder.to_owned());
+            BudgetTake::Taken { used: used + 1 }
+        };
+        ready(Ok(take))
+    }
+
+    fn give_back_budget(
+        &self,
+        window: &BudgetWindow,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        if let Some(holders) = self.lock().budgets.get_mut(&window.key()) {
+            holders.remove(holder);
+        }
+        ready(Ok(()))
+    }
+
+    fn take_node_slot(
+        &self,
+        node: &str,
+        holder: &str,
+        slots: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<SlotTake, LedgerError>> + Send {
+        let mut m = self.lock();
+        let free = (0..slots).find(|slot| {
+            m.slots
+                .get(slot)
+                .is_none_or(|h| h.holder == holder || h.until <= now)
+        });
+        let take = match free {
+            Some(slot) => {
+                let held = SlotHolder {
+                    slot,
+                    node: node.to_owned(),
+                    holder: holder.to_owned(),
+                    until,
+                };
+                m.slots.insert(slot, held);
+                SlotTake::Taken { slot }
+            }
+            None => SlotTake::Busy {
+                held: (0..slots)
+                    .filter_map(|s| m.slots.get(&s).cloned())
+                    .collect(),
+            },
+        };
+        ready(Ok(take))
+    }
+
+    fn release_node_slot(
+        &self,
+        slot: u32,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        let mut m = self.lock();
+        if m.slots.get(&slot).is_some_and(|h| h.holder == holder) {
+            m.slots.remove(&slot);
         }
         ready(Ok(()))
     }

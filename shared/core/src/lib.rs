@@ -27,6 +27,7 @@ pub mod execute;
 pub mod guard;
 pub mod history;
 pub mod ledger;
+pub mod limits;
 pub mod names;
 pub mod objects;
 pub mod pipeline;

@@ -5,7 +5,10 @@
 //! written out in order in [`Pipeline::handle`]; each returns its own type, and every early
 //! exit still produces the record, which is then appended to the ledger (and, for actions,
 //! sent to on-call) before the next alert is handled, so a run respects its own cooldowns
-//! and budget.
+//! and budget. Between resolve and execute an enforce run takes the target's lease and the
+//! limits that span targets (`limits.rs`); what it took is given back when the cluster was
+//! not changed. The one rule about retries: only a failure before any change is transient
+//! (claim withdrawn, Lambda retries); after a change the outcome is final.
 
 use chrono::{DateTime, Utc};
 
@@ -16,9 +19,11 @@ use crate::decode;
 use crate::execute;
 use crate::guard;
 use crate::ledger::{AlarmCheck, AlarmState, Ledger, LedgerError, Notifier};
+use crate::limits::{self, Denied};
 use crate::plan::{self, Inputs, Resolution};
 use crate::policy::Policy;
-use crate::vocab::verdict::{Mode, Verdict};
+use crate::vocab::target::TargetRef;
+use crate::vocab::verdict::{Mode, StepResult, Verdict};
 
 /// The adapters a run uses.
 ///
@@ -383,14 +388,13 @@ impl Pipeline<'_> {
             kind: plan.action,
             target: plan.target.clone(),
         });
-        record.notes = plan.notes;
+        record.notes = plan.notes.clone();
 
         // One action per target at a time, and per cooldown: the lease is held through the
         // action and the cooldown that follows it. It is a conditional write on the target's
         // own key, so it stays exact where reading recent history (an eventually consistent
         // index) could miss an action taken a moment ago.
-        let action_time = g.timeouts.drain.to_chrono() * 2 + g.timeouts.verify.to_chrono();
-        let until = now + action_time.max(g.cooldown.to_chrono());
+        let until = now + limits::action_time(g).max(g.cooldown.to_chrono());
         match adapters
             .ledger
             .lease(&plan.target, &record.id, now, until)
@@ -415,6 +419,24 @@ impl Pipeline<'_> {
             }
         }
 
+        // The limits across targets, exact under concurrency: a node-replacement slot and
+        // one action of the budget window, taken with conditional writes (enforce mode).
+        let held = match limits::take(adapters.ledger, &plan, g, self.mode, &record.id, now).await {
+            Ok(held) => held,
+            Err(denied) => {
+                // Nothing was done: the target is free for the next alert about it.
+                self.release(adapters, &mut record, &plan.target).await;
+                return match denied {
+                    Denied::Refused(refusal) => done(record, refusal.verdict, refusal.reason, None),
+                    Denied::Store { what, error } => {
+                        self.unclaim(adapters, &instance, &record.id).await;
+                        let reason = format!("could not take {what}: {error}");
+                        done(record, Verdict::Failed, reason, Some(error.into()))
+                    }
+                };
+            }
+        };
+
         // Execute (or record).
         let outcome = match (adapters.live, self.mode) {
             (Some((actuator, fleet)), mode) => execute::run(&plan.ops, mode, actuator, fleet).await,
@@ -428,25 +450,56 @@ impl Pipeline<'_> {
             },
         };
         record.steps = outcome.steps;
-        let reason = match &outcome.error {
-            Some(e) => format!("{}; failed: {e}", plan.reason),
-            None => plan.reason,
+        let changed = record.changed_cluster();
+        if !changed {
+            let notes = held.give_back(adapters.ledger).await;
+            record.notes.extend(notes);
+        }
+        let Some(error) = outcome.error else {
+            return done(record, outcome.verdict, plan.reason, None);
         };
-        let transient = outcome
-            .error
+        if changed {
+            // Once the cluster was changed the outcome is final: a retry would act again on
+            // a target already acted on and page again. The claim, the lease and the limits
+            // stay taken; the steps say what was done.
+            let done_steps: Vec<&str> = record
+                .steps
+                .iter()
+                .filter(|s| s.result == StepResult::Ok)
+                .map(|s| s.op.as_str())
+                .collect();
+            let reason = format!(
+                "{}; failed after changing the cluster ({} done): {error}; final, not retried",
+                plan.reason,
+                done_steps.join(", ")
+            );
+            return done(record, Verdict::Failed, reason, None);
+        }
+        let reason = format!("{}; failed: {error}", plan.reason);
+        let transient = Some(error)
             .filter(ClusterError::is_transient)
             .map(Transient::from);
         if transient.is_some() {
-            // Nothing was done that a retry should wait a cooldown for.
+            // Nothing was changed: a retry may act, and need not wait a cooldown for this.
             self.unclaim(adapters, &instance, &record.id).await;
-            if let Err(e) = adapters.ledger.release(&plan.target, &record.id).await {
-                record.notes.push(format!(
-                    "lease on {} not released (it expires by itself): {e}",
-                    plan.target
-                ));
-            }
+            self.release(adapters, &mut record, &plan.target).await;
         }
         done(record, outcome.verdict, reason, transient)
+    }
+
+    /// Gives the target's lease back early (nothing was changed); a failure is noted, and
+    /// the lease then expires by itself.
+    async fn release<C, A, F, L: Ledger, N, R>(
+        &self,
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        record: &mut AuditRecord,
+        target: &TargetRef,
+    ) {
+        if let Err(e) = adapters.ledger.release(target, &record.id).await {
+            record.notes.push(format!(
+                "lease on {target} not released (it expires by itself): {e}"
+            ));
+        }
     }
 
     /// After a transient failure, gives the claim back so that a retry can act.

@@ -11,6 +11,13 @@
 //! [`sdk_config`] is the AWS SDK configuration every suite uses for it: [`REGION`], static
 //! test credentials, moto's endpoint. [`pod_restarts_alarm`] creates the catalog's
 //! pod-restart alarm there, for the CloudWatch re-check.
+//!
+//! One thing is added to moto: its DynamoDB backend reads an item, evaluates a write's
+//! condition and then writes, with no lock, so two concurrent conditional writes on one
+//! item can both succeed, which DynamoDB never allows (a conditional write is atomic per
+//! item). The server is started through [`ATOMIC_WRITES`], which puts DynamoDB's writes
+//! under one lock: the guarantee reflex's claims, leases, budget counter and node slots rely
+//! on, and that the concurrency tests check them against.
 
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpStream};
@@ -28,6 +35,23 @@ use crate::{free_port, repo};
 
 /// The moto release the tests are written against.
 pub const MOTO_SPEC: &str = "moto[server]==5.2.5";
+/// Starts moto's server (arguments as `moto_server`'s) with DynamoDB's writes atomic, as
+/// they are in DynamoDB: each one holds one lock while it reads, checks and writes.
+pub const ATOMIC_WRITES: &str = r#"
+import functools, sys, threading
+from moto.dynamodb.models import DynamoDBBackend
+lock = threading.RLock()
+def atomic(write):
+    @functools.wraps(write)
+    def locked(*args, **kwargs):
+        with lock:
+            return write(*args, **kwargs)
+    return locked
+for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+    setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
+from moto.server import main
+main(sys.argv[1:])
+"#;
 /// How long moto may take to accept connections after it is started.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -100,10 +124,12 @@ fn start() -> Moto {
     let port = free_port();
     // `cat` returns when our end of the pipe closes (this process exited), then moto is
     // stopped; moto's own output goes nowhere.
+    let python = server.with_file_name("python");
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null"#)
-        .arg(&server)
+        .arg(r#""$0" -c "$1" -H 127.0.0.1 -p "$2" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null"#)
+        .arg(&python)
+        .arg(ATOMIC_WRITES)
         .arg(port.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -12,22 +12,30 @@
 //!   other dimensions → rejected; back in OK → ignored.
 //! - `cluster_source`: a kubeconfig when configured, EKS otherwise; which failures fail the
 //!   cold start and which are retried.
+//! - `after_a_change`: a verify timeout after the pod was deleted is final (fake API
+//!   server): `failed`, not retried, the claim kept.
+//! - `limits`: the budget counter and the node-replacement slot, held by an invocation still
+//!   acting, refuse the next action with the figures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
+mod after_a_change;
 mod cluster_source;
 mod lambda;
+mod limits;
 mod origins;
 mod outcomes;
 mod recheck;
 
 use chrono::{DateTime, Utc};
+use lambda_runtime::{Context, LambdaEvent};
 use reflex_core::ledger::MemoryLedger;
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::Mode;
 use reflex_remediate::Deps;
 use reflex_snapshot::Snapshot;
+use serde_json::value::RawValue;
 
 pub use reflex_test_support::event;
 
@@ -41,21 +49,20 @@ pub fn now() -> DateTime<Utc> {
     "2026-11-20T09:31:00Z".parse().unwrap()
 }
 
-/// Dry-run dependencies over `cluster` and `ledger`, planning only (no live actuator),
+/// Dependencies at the catalog's [`now`]: `mode`, reading `cluster`, acting through `live`,
 /// admitting every delivery (as a local run does; `origins` tests the deployed check).
-pub fn dry_run<'a>(
+pub fn deps<'a, C, A, F>(
     policy: &'a Policy,
-    cluster: &'a Snapshot,
+    mode: Mode,
+    cluster: &'a C,
+    live: Option<(&'a A, &'a F)>,
     ledger: &'a MemoryLedger,
-) -> Deps<'a, Snapshot, Snapshot, Snapshot, MemoryLedger> {
+) -> Deps<'a, C, A, F, MemoryLedger> {
     Deps {
-        pipeline: Pipeline {
-            policy,
-            mode: Mode::DryRun,
-        },
+        pipeline: Pipeline { policy, mode },
         adapters: Adapters {
             cluster: Some(cluster),
-            live: None,
+            live,
             ledger,
             notifier: &(),
             alarms: &(),
@@ -64,4 +71,22 @@ pub fn dry_run<'a>(
         now: Some(now()),
         emf_metrics: false,
     }
+}
+
+/// Dry-run dependencies over `cluster` and `ledger`, planning only (no live actuator).
+pub fn dry_run<'a>(
+    policy: &'a Policy,
+    cluster: &'a Snapshot,
+    ledger: &'a MemoryLedger,
+) -> Deps<'a, Snapshot, Snapshot, Snapshot, MemoryLedger> {
+    deps(policy, Mode::DryRun, cluster, None, ledger)
+}
+
+/// A Lambda event as the runtime builds it: `bytes` as the payload, `request_id` in the
+/// context.
+pub fn lambda_event(bytes: &[u8], request_id: &str) -> LambdaEvent<Box<RawValue>> {
+    let mut context = Context::default();
+    context.request_id = request_id.into();
+    let payload = RawValue::from_string(String::from_utf8(bytes.to_vec()).unwrap()).unwrap();
+    LambdaEvent::new(payload, context)
 }

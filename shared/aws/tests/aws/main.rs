@@ -6,7 +6,8 @@
 //! - `alarms`: the CloudWatch re-check: confirmed, not in ALARM, missing, other dimensions.
 //! - `notify`: a notification lands on an SQS queue subscribed to the topic.
 //! - `store`: records by time and by target, claims, leases.
-//! - `concurrency`: 20 concurrent pipeline runs of one alert; two alerts for one target.
+//! - `concurrency`: 20 concurrent pipeline runs of one alert; two alerts for one target;
+//!   20 alerts on 20 targets with one action of the budget left; two node alerts at once.
 //! - `faults`: refused and throttled endpoints give bounded retries and `failed` records.
 //! - `startup`: no credentials is a clear error at start.
 

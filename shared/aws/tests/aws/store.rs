@@ -8,7 +8,8 @@ use aws_sdk_dynamodb::types::{
 use chrono::{Duration, Utc};
 use reflex_aws::{Aws, DynamoLedger};
 use reflex_core::audit::ActionSummary;
-use reflex_core::ledger::{Claim, Ledger};
+use reflex_core::duration::Span;
+use reflex_core::ledger::{BudgetTake, BudgetWindow, Claim, Ledger, SlotTake};
 use reflex_core::vocab::action::ActionKind;
 use reflex_core::vocab::target::{TargetKind, TargetRef};
 use reflex_core::{AuditRecord, Mode, Verdict};
@@ -228,5 +229,113 @@ async fn lease_is_exclusive_until_released_or_expired() {
             .lease(&target, "d", later, later + Duration::seconds(60))
             .await,
         Ok(true)
+    );
+}
+
+#[tokio::test]
+async fn the_budget_counter_admits_max_actions_per_window_and_takes_ids_back() {
+    let aws = crate::moto_aws().await;
+    let ledger = create_table(&aws).await;
+    let now = Utc::now();
+    let window = BudgetWindow::containing(now, Span::from_mins(60), 3);
+
+    for (i, holder) in ["a", "b", "c"].into_iter().enumerate() {
+        assert_eq!(
+            ledger.take_budget(&window, holder).await,
+            Ok(BudgetTake::Taken { used: i as u32 + 1 })
+        );
+    }
+    assert_eq!(
+        ledger.take_budget(&window, "d").await,
+        Ok(BudgetTake::Exhausted { used: 3 })
+    );
+    // Taking again for a holder that has an action counts once (an SDK retry).
+    assert_eq!(
+        ledger.take_budget(&window, "b").await,
+        Ok(BudgetTake::Taken { used: 3 })
+    );
+    // Giving back is idempotent too, and only frees what that holder took.
+    ledger
+        .give_back_budget(&window, "b")
+        .await
+        .expect("give back");
+    ledger.give_back_budget(&window, "b").await.expect("again");
+    ledger
+        .give_back_budget(&window, "x")
+        .await
+        .expect("none held");
+    assert_eq!(
+        ledger.take_budget(&window, "d").await,
+        Ok(BudgetTake::Taken { used: 3 })
+    );
+    assert_eq!(
+        ledger.take_budget(&window, "e").await,
+        Ok(BudgetTake::Exhausted { used: 3 })
+    );
+    // The next window has its own counter.
+    let next = BudgetWindow::containing(window.end(), Span::from_mins(60), 3);
+    assert_eq!(
+        ledger.take_budget(&next, "e").await,
+        Ok(BudgetTake::Taken { used: 1 })
+    );
+    // Every holder given back: the set is gone, the counter is empty.
+    for holder in ["a", "c", "d"] {
+        ledger
+            .give_back_budget(&window, holder)
+            .await
+            .expect("give back");
+    }
+    assert_eq!(
+        ledger.take_budget(&window, "f").await,
+        Ok(BudgetTake::Taken { used: 1 })
+    );
+}
+
+#[tokio::test]
+async fn node_slots_are_held_until_released_or_expired_and_a_busy_answer_names_holders() {
+    let aws = crate::moto_aws().await;
+    let ledger = create_table(&aws).await;
+    let now = Utc::now();
+    let until = now + Duration::minutes(30);
+
+    assert_eq!(
+        ledger.take_node_slot("n1", "r-1", 2, now, until).await,
+        Ok(SlotTake::Taken { slot: 0 })
+    );
+    assert_eq!(
+        ledger.take_node_slot("n2", "r-2", 2, now, until).await,
+        Ok(SlotTake::Taken { slot: 1 })
+    );
+    let Ok(SlotTake::Busy { held }) = ledger.take_node_slot("n3", "r-3", 2, now, until).await
+    else {
+        panic!("both slots are held");
+    };
+    let holders: Vec<(u32, &str, &str)> = held
+        .iter()
+        .map(|h| (h.slot, h.node.as_str(), h.holder.as_str()))
+        .collect();
+    assert_eq!(holders, [(0, "n1", "r-1"), (1, "n2", "r-2")]);
+    assert_eq!(held[0].until.timestamp(), until.timestamp());
+
+    ledger
+        .release_node_slot(0, "r-3")
+        .await
+        .expect("not its slot");
+    assert!(matches!(
+        ledger.take_node_slot("n3", "r-3", 2, now, until).await,
+        Ok(SlotTake::Busy { .. })
+    ));
+    ledger.release_node_slot(0, "r-1").await.expect("release");
+    assert_eq!(
+        ledger.take_node_slot("n3", "r-3", 2, now, until).await,
+        Ok(SlotTake::Taken { slot: 0 })
+    );
+    // A crashed holder's slot frees itself when its lease ends.
+    let later = until + Duration::seconds(1);
+    assert_eq!(
+        ledger
+            .take_node_slot("n4", "r-4", 2, later, later + Duration::minutes(30))
+            .await,
+        Ok(SlotTake::Taken { slot: 0 })
     );
 }

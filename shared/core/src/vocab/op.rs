@@ -148,17 +148,23 @@ impl Op {
         }
     }
 
+    /// Whether a step recorded under operation name `name` changes something: the names
+    /// of the ops [`Op::is_mutation`] is true for. A stored record only has the names.
+    pub fn is_mutation_name(name: &str) -> bool {
+        matches!(
+            name,
+            "delete_pod"
+                | "rollout_restart"
+                | "rollback"
+                | "cordon"
+                | "evict"
+                | "terminate_instance"
+        )
+    }
+
     /// Whether the step changes something (and so has a `dryRun=All` form).
     pub fn is_mutation(&self) -> bool {
-        matches!(
-            self,
-            Op::DeletePod { .. }
-                | Op::RestartWorkload { .. }
-                | Op::Rollback { .. }
-                | Op::Cordon { .. }
-                | Op::Evict { .. }
-                | Op::TerminateInstance { .. }
-        )
+        Op::is_mutation_name(self.name())
     }
 
     /// The merge patch a restart sends.

@@ -39,18 +39,13 @@ pub fn actions_outlast(timeouts: &Timeouts, deadline_ms: u64, now: SystemTime) -
 pub const RESERVE: Duration = Duration::from_secs(10);
 
 /// How long the cluster adapter may act in the invocation that ends at `deadline_ms`: the
-/// time from `now` to the deadline, less [`RESERVE`]. `None` when there is no deadline (0,
-/// as a local runtime emulator may give); a deadline already past leaves no time at all.
+/// time from `now` to the deadline, less [`RESERVE`]. `None` when there is no deadline to go
+/// by: 0, or a time already past, which Lambda never hands an invocation but local runtime
+/// emulators do (as [`actions_outlast`] also reads it).
 pub fn acting_time(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
-    if deadline_ms == 0 {
-        return None;
-    }
     let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    Some(
-        Duration::from_millis(deadline_ms)
-            .saturating_sub(now)
-            .saturating_sub(RESERVE),
-    )
+    let remaining = Duration::from_millis(deadline_ms).saturating_sub(now);
+    (!remaining.is_zero()).then(|| remaining.saturating_sub(RESERVE))
 }
 
 /// Logs a warning when [`actions_outlast`] says the policy's longest action does not fit
@@ -146,5 +141,13 @@ mod tests {
         );
         assert_eq!(acting_time(deadline_in(5), now()), Some(Duration::ZERO));
         assert_eq!(acting_time(0, now()), None);
+        let past = u64::try_from(
+            (now() - Duration::from_secs(1))
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap();
+        assert_eq!(acting_time(past, now()), None);
     }
 }

@@ -13,12 +13,22 @@ use crate::common::{
     RecordingFleet, SICK_NODE, event, fast, policy, replay, start_voting_app, steps,
 };
 
-/// Calls get 3 s each; the drain's evictions 3 s.
-fn settings() -> Settings {
-    Settings {
+/// Replaces the sick node in enforce mode with `limit` to act in; calls get 3 s each, the
+/// drain's evictions 3 s.
+async fn replace_sick_node_within(
+    fake: &reflex_fake_kube::FakeKube,
+    fleet: &RecordingFleet,
+    limit: Duration,
+) -> reflex_core::audit::AuditRecord {
+    let settings = Settings {
         request_timeout: Duration::from_secs(3),
         ..fast()
-    }
+    };
+    let kube = crate::common::cluster(fake)
+        .with_settings(settings)
+        .with_time_limit(Some(limit));
+    let alert = event("alertmanager/node-not-ready-sick-node.json");
+    replay(&kube, fleet, &policy(3, 3), Mode::Enforce, &alert).await
 }
 
 #[tokio::test]
@@ -29,19 +39,8 @@ async fn a_deadline_that_arrives_between_cordon_and_termination_stops_before_ter
         Route::prefix("/api/v1/namespaces/production/pods/").method("POST"),
         Duration::from_millis(2500),
     );
-    let kube = crate::common::cluster(&fake)
-        .with_settings(settings())
-        .with_time_limit(Some(Duration::from_secs(5)));
     let fleet = RecordingFleet::default();
-
-    let r = replay(
-        &kube,
-        &fleet,
-        &policy(3, 3),
-        Mode::Enforce,
-        &event("alertmanager/node-not-ready-sick-node.json"),
-    )
-    .await;
+    let r = replace_sick_node_within(&fake, &fleet, Duration::from_secs(5)).await;
 
     assert_eq!(r.verdict, Verdict::Failed, "{r:?}");
     assert_eq!(
@@ -75,19 +74,8 @@ async fn a_deadline_that_arrives_between_cordon_and_termination_stops_before_ter
 #[tokio::test]
 async fn an_action_that_cannot_fit_is_not_started_at_all() {
     let fake = start_voting_app().await;
-    let kube = crate::common::cluster(&fake)
-        .with_settings(settings())
-        .with_time_limit(Some(Duration::from_secs(1)));
     let fleet = RecordingFleet::default();
-
-    let r = replay(
-        &kube,
-        &fleet,
-        &policy(3, 3),
-        Mode::Enforce,
-        &event("alertmanager/node-not-ready-sick-node.json"),
-    )
-    .await;
+    let r = replace_sick_node_within(&fake, &fleet, Duration::from_secs(1)).await;
 
     assert_eq!(r.verdict, Verdict::Failed, "{r:?}");
     assert!(

@@ -91,32 +91,34 @@ fn on_node(fake: &FakeKube, node: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn draining_a_node_with_100_pods_evicts_them_in_parallel() {
-    let fake = reflex_test_support::kube::start(&cluster_with_a_busy_node()).await;
-    // Default timings (16 evictions in flight), but a short poll so the wait ends promptly.
+/// Replays `KubeNodeNotReady` for the busy node in enforce mode with `settings` (its poll
+/// made short, so that waits end promptly): the record, and how long the replay took.
+async fn drain_busy_node(
+    fake: &FakeKube,
+    fleet: &RecordingFleet,
+    settings: Settings,
+    policy: &reflex_core::policy::Policy,
+) -> (reflex_core::audit::AuditRecord, Duration) {
     let kube = reflex_test_support::kube::cluster(
-        &fake,
+        fake,
         Settings {
             poll_interval: Duration::from_millis(25),
-            ..Settings::default()
+            ..settings
         },
     );
-    let fleet = RecordingFleet::default();
     let alert = String::from_utf8(event("alertmanager/node-not-ready-sick-node.json"))
         .unwrap()
         .replace("ip-10-0-2-41.ec2.internal", BUSY);
-
     let started = Instant::now();
-    let r = replay(
-        &kube,
-        &fleet,
-        &policy(30, 5),
-        Mode::Enforce,
-        alert.as_bytes(),
-    )
-    .await;
-    let took = started.elapsed();
+    let r = replay(&kube, fleet, policy, Mode::Enforce, alert.as_bytes()).await;
+    (r, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_a_node_with_100_pods_evicts_them_in_parallel() {
+    let fake = reflex_test_support::kube::start(&cluster_with_a_busy_node()).await;
+    let fleet = RecordingFleet::default();
+    let (r, took) = drain_busy_node(&fake, &fleet, Settings::default(), &policy(30, 5)).await;
 
     assert_eq!(r.verdict, Verdict::Executed, "{}", r.reason);
     let evict_steps = r.steps.iter().filter(|s| s.op == "evict").count();
@@ -161,30 +163,13 @@ async fn a_drain_with_more_blocked_pods_than_eviction_slots_ends_at_its_one_dead
     // the whole drain timeout from the moment it got a slot, so the drain took 7 timeouts
     // (ceil(100 / 16)) instead of one.
     let fake = reflex_test_support::kube::start(&cluster_with_a_busy_node_allowing(0)).await;
-    let kube = reflex_test_support::kube::cluster(
-        &fake,
-        Settings {
-            poll_interval: Duration::from_millis(25),
-            backoff_min: Duration::from_millis(50),
-            backoff_max: Duration::from_millis(200),
-            ..Settings::default()
-        },
-    );
     let fleet = RecordingFleet::default();
-    let alert = String::from_utf8(event("alertmanager/node-not-ready-sick-node.json"))
-        .unwrap()
-        .replace("ip-10-0-2-41.ec2.internal", BUSY);
-
-    let started = Instant::now();
-    let r = replay(
-        &kube,
-        &fleet,
-        &policy(1, 1),
-        Mode::Enforce,
-        alert.as_bytes(),
-    )
-    .await;
-    let took = started.elapsed();
+    let settings = Settings {
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        ..Settings::default()
+    };
+    let (r, took) = drain_busy_node(&fake, &fleet, settings, &policy(1, 1)).await;
 
     assert_eq!(r.verdict, Verdict::Failed, "{}", r.reason);
     let failed = r

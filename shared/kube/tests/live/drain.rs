@@ -231,7 +231,8 @@ fn newcomer(name: &str, owner: Option<&str>) -> serde_json::Value {
 }
 
 /// Replays the sick-node alert in enforce mode while `pod` is scheduled onto the node
-/// after the plan was made: the cordon is held for 400 ms and the pod appears meanwhile.
+/// after the plan was made: the cordon is held for 400 ms, and the pod appears as soon as
+/// the cordon request has arrived (the fake logs a request on arrival, before its delay).
 async fn drain_with_a_pod_scheduled_during_the_cordon(
     fake: &reflex_fake_kube::FakeKube,
     fleet: &RecordingFleet,
@@ -244,7 +245,14 @@ async fn drain_with_a_pod_scheduled_during_the_cordon(
     let kube = cluster(fake);
     let alert = event(SICK);
     let scheduled = async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        let cordon_arrived = || {
+            fake.requests()
+                .iter()
+                .any(|r| r.method == "PATCH" && r.path.ends_with(SICK_NODE))
+        };
+        while !cordon_arrived() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         fake.put_object(pod).unwrap();
     };
     let policy = policy(5, 5);

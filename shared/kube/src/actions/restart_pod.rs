@@ -176,9 +176,13 @@ impl KubeCluster {
         let started = Instant::now();
         let deadline = Deadline::after(timeout);
         let mut last = format!("no new pod of {} {} yet", owner.kind, owner.name);
+        // Whether the read after `last` failed: a read cut off by the deadline itself must
+        // not hide what was last seen.
+        let mut failed: Option<String>;
         loop {
             match self.list::<Pod>(&path, params.clone(), &deadline).await {
                 Ok(pods) => {
+                    failed = None;
                     let new: Vec<&Pod> = pods
                         .iter()
                         .filter(|p| owned_by(p, &owner) && is_new(p))
@@ -197,12 +201,14 @@ impl KubeCluster {
                         last = format!("new pod(s) not Ready: {}", names.join(", "));
                     }
                 }
-                Err(e) if e.is_transient() => last = format!("last read failed: {}", e.message()),
+                Err(e) if e.is_transient() => failed = Some(e.message()),
                 Err(e) => return Err(e.into_cluster(&format!("LIST pods in {}", pod.namespace))),
             }
             if !deadline.sleep(self.settings.poll_interval).await {
+                let failed =
+                    failed.map_or_else(String::new, |e| format!("; last read failed: {e}"));
                 return Err(ClusterError::Timeout(format!(
-                    "no Ready replacement for {pod} from {controller} within {}: {last}",
+                    "no Ready replacement for {pod} from {controller} within {}: {last}{failed}",
                     secs(timeout)
                 )));
             }

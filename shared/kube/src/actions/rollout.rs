@@ -144,24 +144,32 @@ impl KubeCluster {
         let kind = target.kind.as_str();
         let started = Instant::now();
         let deadline = Deadline::after(timeout);
-        let mut last;
+        // The last state seen, and whether the read after it failed: a read cut off by the
+        // deadline itself must not hide what the rollout was waiting for.
+        let mut last = "no read answered".to_owned();
+        let mut failed: Option<String>;
         loop {
             match self.get::<Value>(&path, &target.name, &deadline).await {
                 Ok(Some(w)) => match rollout_state(kind, &w) {
                     Ok(done) => return Ok(format!("{done} ({})", secs(started.elapsed()))),
-                    Err(waiting) => last = waiting,
+                    Err(waiting) => {
+                        last = waiting;
+                        failed = None;
+                    }
                 },
                 Ok(None) => {
                     return Err(ClusterError::NotFound(format!(
                         "{target} disappeared during its rollout"
                     )));
                 }
-                Err(e) if e.is_transient() => last = format!("last read failed: {}", e.message()),
+                Err(e) if e.is_transient() => failed = Some(e.message()),
                 Err(e) => return Err(e.into_cluster(&format!("GET {target}"))),
             }
             if !deadline.sleep(self.settings.poll_interval).await {
+                let failed =
+                    failed.map_or_else(String::new, |e| format!("; last read failed: {e}"));
                 return Err(ClusterError::Timeout(format!(
-                    "rollout of {target} not complete within {}: {last}",
+                    "rollout of {target} not complete within {}: {last}{failed}",
                     secs(timeout)
                 )));
             }

@@ -198,12 +198,6 @@ impl KubeCluster {
         self
     }
 
-    /// The time left before [`KubeCluster::with_time_limit`]'s end.
-    pub(crate) fn time_left(&self) -> Option<Duration> {
-        self.ends
-            .map(|end| end.saturating_duration_since(tokio::time::Instant::now()))
-    }
-
     /// The timing in use.
     pub fn settings(&self) -> &Settings {
         &self.settings

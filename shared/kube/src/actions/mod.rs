@@ -28,8 +28,10 @@ mod rollback;
 mod rollout;
 
 impl Actuator for KubeCluster {
+    /// The time left before [`KubeCluster::with_time_limit`]'s end.
     fn time_left(&self) -> Option<std::time::Duration> {
-        KubeCluster::time_left(self)
+        self.ends
+            .map(|end| end.saturating_duration_since(tokio::time::Instant::now()))
     }
 
     /// A single-call op runs under one deadline of the request timeout, resends included.

@@ -176,7 +176,10 @@ where
         records: Vec::with_capacity(handled.len()),
         verdicts: BTreeMap::new(),
     };
-    for Handled { record, transient } in &handled {
+    for Handled {
+        record, transient, ..
+    } in &handled
+    {
         log_record(record, transient.as_ref());
         if deps.emf_metrics {
             reflex_aws::metrics::emit(record, Some(started.elapsed()));

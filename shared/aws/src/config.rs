@@ -118,6 +118,49 @@ impl AwsConfig {
         Ok(config)
     }
 
+    /// What the `reflex` command line needs, from the environment read through `var`: the
+    /// region and endpoint, the table it was given (`--table`), and the cluster name only
+    /// when `cluster` says it terminates instances (`REFLEX_CLUSTER_NAME`, the Auto Scaling
+    /// ownership tag). It publishes nothing, so it has no notifications topic.
+    pub fn for_cli(
+        var: impl Fn(&str) -> Option<String>,
+        table: Option<&str>,
+        cluster: bool,
+    ) -> Result<AwsConfig, AwsError> {
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let region = REGION_VARS
+            .iter()
+            .find_map(|name| get(name))
+            .ok_or(AwsError::MissingVar {
+                name: "AWS_REGION",
+                hint: "the AWS region of the table and the cluster (or AWS_DEFAULT_REGION)",
+            })?;
+        let cluster_name = match get("REFLEX_CLUSTER_NAME") {
+            Some(name) => name,
+            None if cluster => {
+                return Err(AwsError::MissingVar {
+                    name: "REFLEX_CLUSTER_NAME",
+                    hint: "the EKS cluster whose instances may be terminated (its Auto Scaling groups carry kubernetes.io/cluster/<name>)",
+                });
+            }
+            None => String::new(),
+        };
+        let config = AwsConfig {
+            region,
+            cluster_name,
+            audit_table: table.unwrap_or_default().to_owned(),
+            notify_topic_arn: String::new(),
+            endpoint_url: get("AWS_ENDPOINT_URL"),
+            retries: Retries::default(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Checks the values that can be checked without calling AWS.
     pub fn validate(&self) -> Result<(), AwsError> {
         let invalid = |name: &'static str, value: &str, why: &str| AwsError::InvalidVar {
@@ -136,8 +179,11 @@ impl AwsConfig {
                 "expected a region code such as eu-west-1",
             ));
         }
+        // Empty only for the command line, which publishes nothing.
         let arn: Vec<&str> = self.notify_topic_arn.split(':').collect();
-        if arn.len() != 6 || arn[0] != "arn" || arn[2] != "sns" {
+        if !self.notify_topic_arn.is_empty()
+            && (arn.len() != 6 || arn[0] != "arn" || arn[2] != "sns")
+        {
             return Err(invalid(
                 "REFLEX_NOTIFY_TOPIC_ARN",
                 &self.notify_topic_arn,

@@ -3,12 +3,13 @@
 //! | file | job | core trait |
 //! |---|---|---|
 //! | [`config`] | environment, SDK loading with a bounded retry budget, credential check | |
+//! | [`caller`] | who the caller is (STS), for the operator's records | |
 //! | [`eks`] | DescribeCluster + presigned STS tokens → a cached kube client that re-signs them | |
 //! | [`fleet`] | terminate a node's instance in its cluster-owned Auto Scaling group | `Fleet` |
 //! | [`alarms`] | does the alarm exist, is it still in ALARM, does it watch what the message says? | `AlarmCheck` |
 //! | [`metrics`] | reflex's own metrics as Embedded Metric Format log lines | |
 //! | [`notify`] | on-call notifications on an SNS topic | `Notifier` |
-//! | [`store`] | audit records, exactly-once claims and per-target leases in DynamoDB | `Ledger` |
+//! | [`store`] | audit records, exactly-once claims, leases, limits and the pause in DynamoDB; what `reflex audit`/`status` read | `Ledger` |
 //!
 //! Start with [`Aws::connect`] (one per process, at cold start), then build each adapter
 //! from it. The one design choice to know: every AWS call goes through the SDK's standard
@@ -18,6 +19,7 @@
 //! `failed` record and the Lambda boundary into a retry or a dead letter.
 
 pub mod alarms;
+pub mod caller;
 pub mod config;
 pub mod eks;
 pub mod error;

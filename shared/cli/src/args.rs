@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use reflex_core::duration::Span;
+use reflex_core::vocab::target::TargetRef;
+use reflex_core::vocab::verdict::Verdict;
 
 /// Alert-driven auto-remediation for Kubernetes on AWS.
 #[derive(Debug, Parser)]
@@ -27,6 +30,155 @@ pub enum Command {
     /// Policy tools.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// What reflex did: the audit records of a store.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Whether reflex is paused, its budget used, the leases held and its last actions.
+    Status(StatusArgs),
+    /// Stop every action: while paused each alert is recorded as suppressed, nothing changes.
+    ///
+    /// The pause lives in the store, so the Lambda function and every CLI run using the same
+    /// store see it at their next alert. On-call is told once per pause.
+    Pause(PauseArgs),
+    /// End the pause in force.
+    Resume(ResumeArgs),
+}
+
+/// Where records and the pause live: `--audit-log FILE` or `--table NAME`.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct StoreArgs {
+    /// A JSON-lines audit log, as `reflex replay --audit-log` writes it.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// The DynamoDB audit table (stack output AuditTableName); AWS settings come from the
+    /// usual environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List records, newest first.
+    List(AuditListArgs),
+    /// Print one record whole, steps included.
+    Show(AuditShowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditListArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only records at or after this: a duration back from now (`90m`, `24h`) or an RFC 3339
+    /// time.
+    #[arg(long, value_name = "DURATION|RFC3339", default_value = "24h", value_parser = parse_since)]
+    pub since: Since,
+    /// Only records with this verdict (repeatable).
+    #[arg(long = "verdict", value_name = "V", value_parser = parse_verdict)]
+    pub verdicts: Vec<Verdict>,
+    /// Only records about this target: KIND/NAMESPACE/NAME, or Node/NAME.
+    #[arg(long, value_name = "KIND/[NS/]NAME", value_parser = parse_target)]
+    pub target: Option<TargetRef>,
+    /// Only records of this policy rule.
+    #[arg(long, value_name = "NAME")]
+    pub rule: Option<String>,
+    /// At most this many records.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// `text`: a table; `json`: each record as stored, one per line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditShowArgs {
+    /// The record id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// `text` for people, `json` the record as stored.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The policy reflex runs with (its budget, cooldown and node limits); default: the
+    /// embedded default policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// `text` for people, `json` one object.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PauseArgs {
+    /// Why: recorded, and named in every record made while paused.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// End the pause by itself after this long (`30m`, `2h`); default: until `reflex resume`.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_span)]
+    pub length: Option<Span>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `--since`: back from now, or from a fixed time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// This long before now.
+    Ago(Span),
+    /// This instant.
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl Since {
+    /// The instant meant, seen at `now`.
+    pub fn at(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Since::Ago(span) => now - span.to_chrono(),
+            Since::At(t) => t,
+        }
+    }
+}
+
+fn parse_since(s: &str) -> Result<Since, String> {
+    match s.parse::<Span>() {
+        Ok(span) => Ok(Since::Ago(span)),
+        Err(_) => parse_time(s)
+            .map(Since::At)
+            .map_err(|_| format!("expected a duration (90m, 24h) or an RFC 3339 time, got {s:?}")),
+    }
+}
+
+fn parse_span(s: &str) -> Result<Span, String> {
+    let span = s.parse::<Span>().map_err(|e| e.to_string())?;
+    if span.as_secs() == 0 {
+        return Err("must be longer than 0s".into());
+    }
+    Ok(span)
+}
+
+fn parse_verdict(s: &str) -> Result<Verdict, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+        format!(
+            "unknown verdict {s:?}: expected executed, planned, suppressed, no_match, ignored, rejected or failed"
+        )
+    })
+}
+
+fn parse_target(s: &str) -> Result<TargetRef, String> {
+    s.parse()
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,13 +1,14 @@
-//! `--audit-log FILE`: the CLI's durable ledger, one JSON audit record per line.
+//! `--audit-log FILE`: the CLI's durable ledger, one JSON audit record per line, and the
+//! operator's pauses and resumes as lines of their own (`{"control":"pause",...}`).
 //!
 //! Records already in the file are read at start, so cooldown, budget, in-flight and
-//! exactly-once checks see what earlier runs did; each new record is appended (and flushed)
-//! as soon as it is final. The exactly-once claims, leases, budget counter and
+//! exactly-once checks see what earlier runs did, and the last pause or resume says whether
+//! reflex is paused; each new record is appended (and flushed) as soon as it is final. The exactly-once claims, leases, budget counter and
 //! node-replacement slots live in memory: a CLI run is one process, and the file is the
 //! history, not a lock (earlier runs' actions count through the history read at start).
 
 use std::fs::{File, OpenOptions};
-use std::future::Future;
+use std::future::{Future, ready};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::Mutex;
@@ -17,7 +18,8 @@ use chrono::{DateTime, Utc};
 use reflex_core::audit::AuditRecord;
 use reflex_core::history::History;
 use reflex_core::ledger::{
-    BudgetTake, BudgetWindow, Claim, Ledger, LedgerError, MemoryLedger, SlotTake,
+    BudgetTake, BudgetWindow, Claim, Control, ControlEvent, Ledger, LedgerError, MemoryLedger,
+    Pause, SlotTake,
 };
 use reflex_core::vocab::target::TargetRef;
 
@@ -40,6 +42,7 @@ impl AuditLog {
     /// Reads the records already in `path` (if it exists) and appends new ones to it.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let mut records = Vec::new();
+        let mut controls = Vec::new();
         if path.exists() {
             let reader = BufReader::new(
                 File::open(path)
@@ -51,14 +54,21 @@ impl AuditLog {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let record: AuditRecord = serde_json::from_str(&line).with_context(|| {
-                    format!(
-                        "audit log {} line {} is not an audit record",
-                        path.display(),
-                        n + 1
-                    )
-                })?;
-                records.push(record);
+                match serde_json::from_str::<AuditRecord>(&line) {
+                    Ok(record) => records.push(record),
+                    Err(e) => match serde_json::from_str::<ControlEvent>(&line) {
+                        Ok(event) => controls.push(event),
+                        Err(_) => {
+                            return Err(e).with_context(|| {
+                                format!(
+                                    "audit log {} line {} is not an audit record",
+                                    path.display(),
+                                    n + 1
+                                )
+                            });
+                        }
+                    },
+                }
             }
         }
         let file = OpenOptions::new()
@@ -66,26 +76,98 @@ impl AuditLog {
             .append(true)
             .open(path)
             .with_context(|| format!("cannot append to audit log {}", path.display()))?;
+        let memory = MemoryLedger::with_records(records);
+        for event in controls {
+            memory.replay_control(event);
+        }
         Ok(AuditLog {
-            memory: MemoryLedger::with_records(records),
+            memory,
             file: Some(Mutex::new(file)),
         })
     }
 
-    fn write(&self, record: &AuditRecord) -> Result<(), LedgerError> {
+    /// The records and pauses read at start and made since.
+    pub fn memory(&self) -> &MemoryLedger {
+        &self.memory
+    }
+
+    fn write(&self, line: &str) -> Result<(), LedgerError> {
         let Some(file) = &self.file else {
             return Ok(());
         };
         let mut file = file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        writeln!(file, "{}", record.to_json_line())
+        writeln!(file, "{line}")
             .and_then(|()| file.flush())
             .map_err(|e| LedgerError::Unavailable(format!("audit log write failed: {e}")))
+    }
+
+    fn write_control(&self, event: &ControlEvent) -> Result<(), LedgerError> {
+        let line = serde_json::to_string(event)
+            .map_err(|e| LedgerError::Refused(format!("control event not serializable: {e}")))?;
+        self.write(&line)
     }
 }
 
 impl Ledger for AuditLog {
+    fn paused(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send {
+        self.memory.paused(now)
+    }
+
+    fn pause(&self, pause: &Pause) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        let event = ControlEvent {
+            control: Control::Pause,
+            time: pause.since,
+            by: pause.by.clone(),
+            pause: pause.clone(),
+        };
+        let written = self.write_control(&event);
+        if written.is_ok() {
+            self.memory.replay_control(event);
+        }
+        ready(written)
+    }
+
+    fn resume(
+        &self,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send {
+        let ended = self
+            .memory
+            .controls()
+            .last()
+            .filter(|e| e.control == Control::Pause && e.pause.in_force(now))
+            .map(|e| e.pause.clone());
+        let result = match ended {
+            Some(pause) => {
+                let event = ControlEvent {
+                    control: Control::Resume,
+                    time: now,
+                    by: by.to_owned(),
+                    pause: pause.clone(),
+                };
+                self.write_control(&event).map(|()| {
+                    self.memory.replay_control(event);
+                    Some(pause)
+                })
+            }
+            None => Ok(None),
+        };
+        ready(result)
+    }
+
+    fn first_under_pause(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        self.memory.first_under_pause(id)
+    }
+
     fn history(
         &self,
         since: DateTime<Utc>,
@@ -164,7 +246,7 @@ impl Ledger for AuditLog {
     }
 
     fn append(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send {
-        let written = self.write(record);
+        let written = self.write(&record.to_json_line());
         let memory = self.memory.append(record);
         async move {
             written?;

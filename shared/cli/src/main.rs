@@ -1,8 +1,10 @@
-//! `reflex`: replay alert events through the remediation pipeline, and check policies.
+//! `reflex`: replay alert events through the remediation pipeline, check policies, and
+//! see, pause and resume what reflex does.
 //!
 //! This file only dispatches the parsed command line (`args.rs`) and maps outcomes to exit
 //! codes (`exit.rs`); the work is in `replay.rs` (the pipeline run), `cluster.rs` (which
-//! cluster a run reads and acts on), `render.rs` (the text format) and `policy_check.rs`.
+//! cluster a run reads and acts on), `render.rs` (the text format), `policy_check.rs`, and
+//! `operate.rs` (audit, status, pause, resume) over `store.rs` (an audit log or the table).
 //! Exit codes are a contract (ARCHITECTURE section 7): 0 every input processed, 2 an input
 //! was rejected (or the command line, policy or snapshot was unusable), 1 an execution
 //! failed (this wins over 2: a failed action needs attention first).
@@ -13,15 +15,17 @@ mod cluster;
 mod exit;
 mod live;
 mod load;
+mod operate;
 mod policy_check;
 mod render;
 mod replay;
+mod store;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command, PolicyCommand};
+use args::{AuditCommand, Cli, Command, PolicyCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,6 +33,11 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Policy(PolicyCommand::Check { file }) => policy_check::check(&file),
         Command::Policy(PolicyCommand::Default) => policy_check::print_default(),
+        Command::Audit(AuditCommand::List(args)) => operate::audit_list(&args),
+        Command::Audit(AuditCommand::Show(args)) => operate::audit_show(&args),
+        Command::Status(args) => operate::status(&args),
+        Command::Pause(args) => operate::pause(&args),
+        Command::Resume(args) => operate::resume(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

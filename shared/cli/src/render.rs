@@ -49,8 +49,28 @@ pub fn header(args: &ReplayArgs, mode: Mode, cluster: &Cluster) -> String {
     format!("reflex replay: {policy}; {view}; {how}\n")
 }
 
-/// One record as a block of text.
+/// One record of a replay as a block of text, headed by the event file it came from.
 pub fn block(record: &AuditRecord, n: usize, file: &Path) -> String {
+    format!("#{n} {} [{}]\n{}", file.display(), record.id, body(record))
+}
+
+/// One stored record whole (`reflex audit show`): when, where from, and the block.
+pub fn record(record: &AuditRecord) -> String {
+    let mode = if record.shadow {
+        format!("{} (shadow rule)", record.mode)
+    } else {
+        record.mode.to_string()
+    };
+    format!(
+        "record {}\n  time     {} ({mode})\n{}",
+        record.id,
+        record.time,
+        body(record)
+    )
+}
+
+/// What came in, the decision, why, the steps and notes.
+fn body(record: &AuditRecord) -> String {
     let mut s = String::new();
     let a = &record.alert;
     let labels = a
@@ -60,7 +80,6 @@ pub fn block(record: &AuditRecord, n: usize, file: &Path) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     // Writing to a String cannot fail.
-    let _ = writeln!(s, "#{n} {} [{}]", file.display(), record.id);
     match (&a.name, &a.status) {
         (Some(name), Some(status)) => {
             let _ = writeln!(

@@ -135,15 +135,15 @@ impl Run<'_> {
                         clock.at(None),
                         &mut ids,
                     );
-                    let mut handled = Handled {
-                        record,
-                        transient: None,
-                    };
+                    let mut handled = Handled::of(record);
                     runtime.block_on(pipeline.finish(&mut handled, adapters));
                     vec![handled]
                 }
             };
-            for Handled { record, transient } in handled {
+            for Handled {
+                record, transient, ..
+            } in handled
+            {
                 // A cluster that was unreachable is told in the record (failed); an audit log
                 // that could not be written loses records, which ends the run.
                 if let Some(Transient::Ledger(e)) = transient {

@@ -114,6 +114,14 @@ pub struct Delivery {
     /// SNS topic ARN, when the alert came through SNS.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic_arn: Option<String>,
+    /// When the payload was sent, as its sender says: the SNS `Timestamp`, or an EventBridge
+    /// or alarm-action event's `time`. A delivery evaluated too long after this is stale.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        with = "crate::audit::time_format::option"
+    )]
+    pub sent_at: Option<DateTime<Utc>>,
     /// Position of the alert within its payload (0-based): an Alertmanager group holds many.
     pub index: usize,
 }
@@ -153,6 +161,15 @@ impl Alert {
             self.starts_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         )
+    }
+
+    /// When this delivery of the alert was sent: the envelope's or event's send time, else
+    /// (a CloudWatch alarm message on its own) the alarm's state-change time. `None` for a
+    /// bare webhook, which says when the alert started but not when it was sent.
+    pub fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.delivery
+            .sent_at
+            .or((self.source == Source::Cloudwatch).then_some(self.starts_at))
     }
 
     /// A label's value, if present and non-empty.

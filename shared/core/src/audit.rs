@@ -71,11 +71,65 @@ pub struct AuditRecord {
     /// Guardrail facts worth keeping (what was not checked without a cluster, PDB notes).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub notes: Vec<String>,
+    /// A shadow rule's record: its rule says `mode: dry-run` while reflex enforces, so the
+    /// plan was only recorded (and sent with `dryRun=All`). It does not count against the
+    /// cooldown or budget of the actions reflex really takes.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub shadow: bool,
 }
 
 /// Formats a time the way records carry it.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Serde for times written as records write them ([`rfc3339`]): `#[serde(with = ...)]`.
+pub mod time_format {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `t` as RFC 3339 UTC with milliseconds.
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::rfc3339(*t))
+    }
+
+    /// Reads any RFC 3339 time.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional time (`null` or absent is `None`).
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes `Some(t)` like [`super::serialize`], `None` as null.
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads an RFC 3339 time or null.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            let text = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+            text.map(|t| {
+                DateTime::parse_from_rfc3339(&t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+        }
+    }
 }
 
 impl AlertSummary {
@@ -109,6 +163,7 @@ impl AuditRecord {
             instance: Some(alert.instance_key()),
             delivery: Some(alert.delivery.clone()),
             notes: Vec::new(),
+            shadow: false,
         }
     }
 
@@ -143,6 +198,7 @@ impl AuditRecord {
             instance: None,
             delivery: Some(delivery),
             notes: Vec::new(),
+            shadow: false,
         }
     }
 

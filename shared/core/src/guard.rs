@@ -59,6 +59,25 @@ pub fn firing(alert: &Alert) -> Check {
     }
 }
 
+/// A stale delivery is not acted on: when the payload says when it was sent and it is
+/// evaluated more than `guardrails.max_delivery_age` later (a backlog released after a
+/// throttle or an outage), the picture it gives is too old to act on.
+pub fn fresh(alert: &Alert, now: DateTime<Utc>, guardrails: &Guardrails) -> Check {
+    let Some(sent) = alert.sent_at() else {
+        return Ok(());
+    };
+    let max = guardrails.max_delivery_age;
+    let age = now - sent;
+    if age <= max.to_chrono() {
+        return Ok(());
+    }
+    Err(Refusal::ignored(format!(
+        "stale delivery: sent at {}, evaluated {} later, more than guardrails.max_delivery_age ({max}); an alert this old is not acted on (the cluster may have changed since)",
+        rfc3339(sent),
+        crate::duration::Span::from_secs(u64::try_from(age.num_seconds()).unwrap_or(0)),
+    )))
+}
+
 /// Exactly once per alert instance: a redelivery or a repeated notification does nothing.
 /// `claim` is the ledger's answer to this invocation's claim on the instance.
 pub fn first_delivery(claim: &Claim) -> Check {

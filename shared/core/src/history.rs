@@ -49,7 +49,11 @@ impl History {
     /// executed, so a replay shows what a live run would do; a `failed` one counts only when
     /// it changed the cluster before it failed (one that changed nothing is retried, and
     /// its retry must not wait out a cooldown for it).
+    /// A shadow rule's plan does not count: it holds back none of reflex's real actions.
     pub fn record(&mut self, record: &AuditRecord) {
+        if record.shadow {
+            return;
+        }
         let counts = match record.verdict {
             Verdict::Failed => record.changed_cluster(),
             verdict => verdict.counts_as_action(),

@@ -17,6 +17,7 @@ use std::future::{Future, ready};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::alert::Alert;
 use crate::audit::AuditRecord;
@@ -137,8 +138,118 @@ pub enum SlotTake {
     },
 }
 
+/// A pause of every action: the kill switch that keeps the record. While one is in force
+/// every alert is recorded as `suppressed` and nothing is changed; `until` ends it by
+/// itself, `reflex resume` sooner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    /// Names this pause (on-call is told once per pause).
+    pub id: String,
+    /// Who paused: an AWS caller ARN, or the local user.
+    pub by: String,
+    /// Why, in the words of whoever paused.
+    pub reason: String,
+    /// When the pause began.
+    #[serde(with = "crate::audit::time_format")]
+    pub since: DateTime<Utc>,
+    /// When it ends by itself; `None` until resumed.
+    #[serde(with = "crate::audit::time_format::option", default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Pause {
+    /// A pause by `by` for `reason`, from `since`, for `length` if given. Its id is derived
+    /// from who, when and why, so the same pause is the same id in every store.
+    pub fn new(by: &str, reason: &str, since: DateTime<Utc>, length: Option<Span>) -> Self {
+        let mut h = crate::alert::Fnv64::default();
+        h.write(by.as_bytes())
+            .write(reason.as_bytes())
+            .write(&since.timestamp_millis().to_le_bytes());
+        Pause {
+            id: format!("pause-{}", &h.hex()[..12]),
+            by: by.to_owned(),
+            reason: reason.to_owned(),
+            since,
+            until: length.map(|l| since + l.to_chrono()),
+        }
+    }
+
+    /// Whether the pause holds at `now`.
+    pub fn in_force(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+
+    /// `paused by alice at ...: "reason", until ...`: the reason of every record made while
+    /// paused (it starts with `paused`, a contract).
+    pub fn describe(&self) -> String {
+        let until = match self.until {
+            Some(t) => format!("until {}", crate::audit::rfc3339(t)),
+            None => "until `reflex resume`".to_owned(),
+        };
+        format!(
+            "paused by {} at {}: {:?}, {until}; nothing is changed while paused",
+            self.by,
+            crate::audit::rfc3339(self.since),
+            self.reason
+        )
+    }
+}
+
+/// What an operator did to reflex itself: pause or resume. Stored beside the audit records
+/// (not among them: those are one per alert) and shown by `reflex status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlEvent {
+    /// `pause` or `resume`.
+    pub control: Control,
+    /// When.
+    #[serde(with = "crate::audit::time_format")]
+    pub time: DateTime<Utc>,
+    /// Who.
+    pub by: String,
+    /// The pause begun or ended.
+    pub pause: Pause,
+}
+
+/// The operator commands that are recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// `reflex pause`.
+    Pause,
+    /// `reflex resume`.
+    Resume,
+}
+
+impl Control {
+    /// `pause` / `resume`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Pause => "pause",
+            Control::Resume => "resume",
+        }
+    }
+}
+
 /// The audit trail and the exactly-once state.
 pub trait Ledger: Sync {
+    /// The pause in force at `now`, if any: read for every alert, so it must be one cheap
+    /// read (or a cache of at most a few seconds).
+    fn paused(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send;
+    /// Puts `pause` in force (replacing any other) and records it.
+    fn pause(&self, pause: &Pause) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// Ends the pause in force, recording who ended it; the pause ended, if there was one.
+    fn resume(
+        &self,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send;
+    /// `true` exactly once per pause: the first alert suppressed by pause `id` tells
+    /// on-call, the others are only recorded.
+    fn first_under_pause(&self, id: &str)
+    -> impl Future<Output = Result<bool, LedgerError>> + Send;
     /// Records at or after `since` (for cooldown, budget and in-flight checks).
     fn history(
         &self,
@@ -278,6 +389,9 @@ struct Memory {
     leases: std::collections::HashMap<TargetRef, (String, DateTime<Utc>)>,
     budgets: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
     slots: std::collections::BTreeMap<u32, SlotHolder>,
+    pause: Option<Pause>,
+    told: std::collections::BTreeSet<String>,
+    controls: Vec<ControlEvent>,
 }
 
 /// A ledger in memory: one replay run, or tests. Optionally seeded with earlier records
@@ -323,9 +437,88 @@ impl MemoryLedger {
     pub fn records(&self) -> Vec<AuditRecord> {
         self.lock().records.clone()
     }
+
+    /// Takes in an operator's earlier pause or resume (an audit log read at start): the
+    /// latest decides whether a pause is in force.
+    pub fn replay_control(&self, event: ControlEvent) {
+        let mut m = self.lock();
+        m.pause = match event.control {
+            Control::Pause => Some(event.pause.clone()),
+            Control::Resume => None,
+        };
+        m.controls.push(event);
+    }
+
+    /// Every pause and resume, oldest first.
+    pub fn controls(&self) -> Vec<ControlEvent> {
+        self.lock().controls.clone()
+    }
+
+    /// The node-replacement slots and target leases held at `now`.
+    pub fn held(
+        &self,
+        now: DateTime<Utc>,
+    ) -> (Vec<SlotHolder>, Vec<(TargetRef, String, DateTime<Utc>)>) {
+        let m = self.lock();
+        let slots = m
+            .slots
+            .values()
+            .filter(|h| h.until > now)
+            .cloned()
+            .collect();
+        let leases = m
+            .leases
+            .iter()
+            .filter(|(_, (_, until))| *until > now)
+            .map(|(t, (holder, until))| (t.clone(), holder.clone(), *until))
+            .collect();
+        (slots, leases)
+    }
 }
 
 impl Ledger for MemoryLedger {
+    fn paused(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send {
+        let pause = self.lock().pause.clone().filter(|p| p.in_force(now));
+        ready(Ok(pause))
+    }
+
+    fn pause(&self, pause: &Pause) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        self.replay_control(ControlEvent {
+            control: Control::Pause,
+            time: pause.since,
+            by: pause.by.clone(),
+            pause: pause.clone(),
+        });
+        ready(Ok(()))
+    }
+
+    fn resume(
+        &self,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send {
+        let ended = self.lock().pause.clone().filter(|p| p.in_force(now));
+        if let Some(pause) = &ended {
+            self.replay_control(ControlEvent {
+                control: Control::Resume,
+                time: now,
+                by: by.to_owned(),
+                pause: pause.clone(),
+            });
+        }
+        ready(Ok(ended))
+    }
+
+    fn first_under_pause(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        ready(Ok(self.lock().told.insert(id.to_owned())))
+    }
+
     fn history(
         &self,
         since: DateTime<Utc>,

@@ -112,6 +112,20 @@ pub struct Handled {
     /// A transient failure (API unreachable, store throttled, record not stored): the caller
     /// may retry the event.
     pub transient: Option<Transient>,
+    /// The first alert suppressed by a pause: on-call is told of the pause with it (once
+    /// per pause; the others are only recorded).
+    pub first_under_pause: bool,
+}
+
+impl Handled {
+    /// A record with nothing to retry.
+    pub fn of(record: AuditRecord) -> Self {
+        Handled {
+            record,
+            transient: None,
+            first_under_pause: false,
+        }
+    }
 }
 
 /// A configured pipeline.
@@ -193,22 +207,16 @@ impl Pipeline<'_> {
                         );
                         record.verdict = Verdict::Rejected;
                         record.reason = reason;
-                        Handled {
-                            record,
-                            transient: None,
-                        }
+                        Handled::of(record)
                     }
                 },
-                Err(rejection) => Handled {
-                    record: self.rejected(
-                        bytes,
-                        rejection.reason,
-                        rejection.delivery,
-                        clock.at(None),
-                        ids,
-                    ),
-                    transient: None,
-                },
+                Err(rejection) => Handled::of(self.rejected(
+                    bytes,
+                    rejection.reason,
+                    rejection.delivery,
+                    clock.at(None),
+                    ids,
+                )),
             };
             self.finish(&mut result, adapters).await;
             handled.push(result);
@@ -216,8 +224,9 @@ impl Pipeline<'_> {
         handled
     }
 
-    /// Stores a record and tells on-call about actions; a store failure makes the whole
-    /// event retryable, since a record that was not stored is a record lost.
+    /// Stores a record and tells on-call about actions (done, failed, refused, or what a
+    /// shadow rule would have done) and about a pause, once; a store failure makes the
+    /// whole event retryable, since a record that was not stored is a record lost.
     pub async fn finish<C, A, F, L, N, R>(
         &self,
         handled: &mut Handled,
@@ -228,7 +237,9 @@ impl Pipeline<'_> {
     {
         let record = &handled.record;
         let tell = matches!(record.verdict, Verdict::Executed | Verdict::Failed)
-            || (record.verdict == Verdict::Suppressed && record.action.is_some());
+            || (record.verdict == Verdict::Suppressed && record.action.is_some())
+            || (record.verdict == Verdict::Planned && record.shadow)
+            || handled.first_under_pause;
         if tell && let Err(e) = adapters.notifier.notify(record).await {
             handled
                 .record
@@ -277,22 +288,66 @@ impl Pipeline<'_> {
                     transient: Option<Transient>| {
             record.verdict = verdict;
             record.reason = reason;
-            Handled { record, transient }
+            Handled {
+                transient,
+                ..Handled::of(record)
+            }
         };
 
-        // Classify.
-        let Some(rule) = self.policy.classify(alert) else {
+        // Classify; the rule may hold reflex back to a dry run (a shadow rule).
+        let rule = self.policy.classify(alert);
+        let mode = rule.map_or(self.mode, |r| {
+            r.mode.map_or(self.mode, |m| m.cautious(self.mode))
+        });
+        if let Some(rule) = rule {
+            record.class = Some(rule.class);
+            record.rule = Some(rule.name.clone());
+            record.mode = mode;
+            if mode != self.mode {
+                record.shadow = true;
+                record.notes.push(format!(
+                    "rule {} is a shadow rule (mode: dry-run): planned and reported, not performed",
+                    rule.name
+                ));
+            }
+        }
+
+        // The operator's kill switch, before anything is read or changed.
+        match adapters.ledger.paused(now).await {
+            Ok(None) => {}
+            Ok(Some(pause)) => {
+                let first = match adapters.ledger.first_under_pause(&pause.id).await {
+                    Ok(first) => first,
+                    Err(e) => {
+                        record.notes.push(format!(
+                            "could not tell whether on-call was told of this pause ({e}); not telling again"
+                        ));
+                        false
+                    }
+                };
+                let mut handled = done(record, Verdict::Suppressed, pause.describe(), None);
+                handled.first_under_pause = first;
+                return handled;
+            }
+            Err(e) => {
+                let reason = format!("could not read whether reflex is paused: {e}");
+                return done(record, Verdict::Failed, reason, Some(e.into()));
+            }
+        }
+
+        let Some(rule) = rule else {
             let reason = format!(
                 "no policy rule matches {} alert {:?}",
                 alert.source, alert.name
             );
             return done(record, Verdict::NoMatch, reason, None);
         };
-        record.class = Some(rule.class);
-        record.rule = Some(rule.name.clone());
 
-        // Guard: the alert itself, then its source (is the alarm still in ALARM?).
+        // Guard: the alert itself, its age, then its source (is the alarm still in ALARM?).
         if let Err(refusal) = guard::firing(alert) {
+            return done(record, refusal.verdict, refusal.reason, None);
+        }
+        if let Err(refusal) = guard::fresh(alert, now, &self.policy.guardrails) {
             return done(record, refusal.verdict, refusal.reason, None);
         }
         if alert.source == Source::Cloudwatch {
@@ -394,12 +449,18 @@ impl Pipeline<'_> {
         // action and the cooldown that follows it. It is a conditional write on the target's
         // own key, so it stays exact where reading recent history (an eventually consistent
         // index) could miss an action taken a moment ago.
+        // A shadow rule changes nothing, so it holds no lease that could keep a real action
+        // off the target.
         let until = now + limits::action_time(g).max(g.cooldown.to_chrono());
-        match adapters
-            .ledger
-            .lease(&plan.target, &record.id, now, until)
-            .await
-        {
+        let lease = if record.shadow {
+            Ok(true)
+        } else {
+            adapters
+                .ledger
+                .lease(&plan.target, &record.id, now, until)
+                .await
+        };
+        match lease {
             Ok(true) => {}
             Ok(false) => {
                 let reason = format!(
@@ -421,7 +482,7 @@ impl Pipeline<'_> {
 
         // The limits across targets, exact under concurrency: a node-replacement slot and
         // one action of the budget window, taken with conditional writes (enforce mode).
-        let held = match limits::take(adapters.ledger, &plan, g, self.mode, &record.id, now).await {
+        let held = match limits::take(adapters.ledger, &plan, g, mode, &record.id, now).await {
             Ok(held) => held,
             Err(denied) => {
                 // Nothing was done: the target is free for the next alert about it.
@@ -438,7 +499,7 @@ impl Pipeline<'_> {
         };
 
         // Execute (or record).
-        let outcome = match (adapters.live, self.mode) {
+        let outcome = match (adapters.live, mode) {
             (Some((actuator, fleet)), mode) => execute::run(&plan.ops, mode, actuator, fleet).await,
             (None, Mode::DryRun) => execute::record_only(&plan.ops),
             (None, Mode::Enforce) => execute::Outcome {

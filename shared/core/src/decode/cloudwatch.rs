@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use super::ctx::{Ctx, Decoded};
 use super::detect::Top;
 use super::json::{self, Str, excerpt};
-use super::time::parse_timestamp;
+use super::time::{optional_time, parse_timestamp};
 use crate::alert::{Alert, AlertStatus, Labels, Source};
 
 // ---- Classic SNS notification ------------------------------------------------------------
@@ -229,7 +229,18 @@ pub(super) fn alarm_action(top: &Top<'_>, ctx: &Ctx) -> Decoded {
         Ok(arn) => arn,
         Err(reason) => return ctx.reject(reason),
     };
-    camel_alarm(top.alarm_data, "alarmData", arn, &ALARM_ACTION, top, ctx)
+    let ctx = match sent(top, ctx) {
+        Ok(ctx) => ctx,
+        Err(rejected) => return rejected,
+    };
+    camel_alarm(top.alarm_data, "alarmData", arn, &ALARM_ACTION, top, &ctx)
+}
+
+/// The context with the event's own send time (`time`), which a stale check compares.
+fn sent(top: &Top<'_>, ctx: &Ctx) -> Result<Ctx, Decoded> {
+    let time = json::optional_str(top.time, "time").map_err(|reason| ctx.reject(reason))?;
+    let at = optional_time(time.as_ref().map(Str::as_str), "time").map_err(|r| ctx.reject(r))?;
+    Ok(ctx.sent(at))
 }
 
 /// Decodes an EventBridge "CloudWatch Alarm State Change" event.
@@ -252,7 +263,11 @@ pub(super) fn eventbridge(top: &Top<'_>, ctx: &Ctx) -> Decoded {
         None => Vec::new(),
     };
     let arn = resources.into_iter().next();
-    camel_alarm(top.detail, "detail", arn, &EVENTBRIDGE, top, ctx)
+    let ctx = match sent(top, ctx) {
+        Ok(ctx) => ctx,
+        Err(rejected) => return rejected,
+    };
+    camel_alarm(top.detail, "detail", arn, &EVENTBRIDGE, top, &ctx)
 }
 
 fn camel_alarm(

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::detect::{Kind, Top};
@@ -112,11 +113,25 @@ impl Ctx {
         inner
     }
 
-    /// The context of an SNS message: its ids go into every item's delivery.
-    pub(super) fn with_sns(&self, message_id: Option<String>, topic_arn: Option<String>) -> Ctx {
+    /// The context of an SNS message: its ids and send time go into every item's delivery.
+    pub(super) fn with_sns(
+        &self,
+        message_id: Option<String>,
+        topic_arn: Option<String>,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> Ctx {
         let mut inner = self.clone();
         inner.delivery.sns_message_id = message_id;
         inner.delivery.topic_arn = topic_arn;
+        inner.delivery.sent_at = sent_at;
+        inner
+    }
+
+    /// The context of an event that says when it was sent (EventBridge, an alarm action).
+    /// The envelope around it, if any, was sent later and keeps its own time.
+    pub(super) fn sent(&self, at: Option<DateTime<Utc>>) -> Ctx {
+        let mut inner = self.clone();
+        inner.delivery.sent_at = inner.delivery.sent_at.or(at);
         inner
     }
 

@@ -29,6 +29,10 @@ pub(crate) struct Top<'a> {
     pub message_id: Option<&'a RawValue>,
     pub topic_arn: Option<&'a RawValue>,
     pub message: Option<&'a RawValue>,
+    /// When it was sent: the SNS envelope's `Timestamp`.
+    pub timestamp: Option<&'a RawValue>,
+    /// When it was sent: an EventBridge or alarm-action event's `time`.
+    pub time: Option<&'a RawValue>,
     /// CloudWatch alarm action / EventBridge.
     pub alarm_arn: Option<&'a RawValue>,
     pub region: Option<&'a RawValue>,
@@ -174,6 +178,8 @@ impl<'a> Top<'a> {
             "MessageId" => &mut self.message_id,
             "TopicArn" => &mut self.topic_arn,
             "Message" => &mut self.message,
+            "Timestamp" => &mut self.timestamp,
+            "time" => &mut self.time,
             "alarmArn" => &mut self.alarm_arn,
             "region" => &mut self.region,
             "resources" => &mut self.resources,

@@ -4,7 +4,7 @@
 //! The envelope only carries the message: its `Message` string is decoded again as a
 //! document of its own (a CloudWatch alarm notification, an Alertmanager or Grafana webhook,
 //! or an EventBridge event that a rule sent to SNS), with `MessageId` and `TopicArn` copied
-//! into every item's delivery. Records are decoded one by one, so a bad record rejects that
+//! into every item's delivery, and `Timestamp` as its send time. Records are decoded one by one, so a bad record rejects that
 //! record only. Which spelling the signing fields use (`SigningCertUrl` in Lambda events,
 //! `SigningCertURL` in HTTP bodies) does not matter: they are never read.
 
@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 use super::ctx::{Ctx, Decoded};
 use super::detect::Top;
 use super::json::{self, Str, excerpt};
+use super::time::optional_time;
 
 /// Decodes the document an SNS message holds (the decoder of the whole payload, which this
 /// file does not name so that it need not know the other shapes).
@@ -30,6 +31,8 @@ pub(super) struct Envelope<'a> {
     kind: Option<Str<'a>>,
     message_id: Option<Str<'a>>,
     topic_arn: Option<Str<'a>>,
+    /// When SNS accepted the message (RFC 3339).
+    timestamp: Option<Str<'a>>,
     /// A JSON string holding the message; read raw so that it is unescaped only once.
     message: Option<&'a RawValue>,
 }
@@ -102,6 +105,7 @@ pub(super) fn http_body(top: &Top<'_>, ctx: &Ctx, inner: Inner<'_>, out: &mut Ve
             kind,
             message_id: field(top.message_id, "MessageId")?,
             topic_arn: field(top.topic_arn, "TopicArn")?,
+            timestamp: field(top.timestamp, "Timestamp")?,
             message: top.message,
         })
     });
@@ -119,11 +123,22 @@ fn notification(
     decode_message: Inner<'_>,
     out: &mut Vec<Decoded>,
 ) {
+    let at = |field: &str| json::join_path(path, field);
+    let sent_at = match optional_time(
+        envelope.timestamp.as_ref().map(Str::as_str),
+        &at("Timestamp"),
+    ) {
+        Ok(t) => t,
+        Err(reason) => {
+            out.push(ctx.reject(reason));
+            return;
+        }
+    };
     let ctx = ctx.with_sns(
         envelope.message_id.map(Str::into_string),
         envelope.topic_arn.map(Str::into_string),
+        sent_at,
     );
-    let at = |field: &str| json::join_path(path, field);
     if let Some(kind) = envelope.kind.as_ref().map(Str::as_str)
         && kind != "Notification"
     {

@@ -24,6 +24,16 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
     ))
 }
 
+/// Reads an optional send-time field kept raw by the first pass (`Timestamp`, `time`);
+/// the error names `field` and what was wrong with it.
+pub(crate) fn optional_time(
+    raw: Option<&str>,
+    field: &str,
+) -> Result<Option<DateTime<Utc>>, String> {
+    raw.map(|text| parse_timestamp(text).map_err(|e| format!("{field}: {e}")))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

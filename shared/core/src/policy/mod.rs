@@ -18,6 +18,7 @@ use crate::alert::{Alert, Source};
 use crate::duration::Span;
 use crate::vocab::action::{ActionKind, FailureClass};
 use crate::vocab::target::TargetKind;
+use crate::vocab::verdict::Mode;
 
 /// The default policy, embedded (`shared/core/policy/default.yaml` is the readable copy).
 pub const DEFAULT_POLICY_YAML: &str = include_str!("../../policy/default.yaml");
@@ -47,6 +48,8 @@ pub struct Guardrails {
     pub nodes: NodeLimits,
     /// How long actions may take.
     pub timeouts: Timeouts,
+    /// A delivery evaluated longer than this after it was sent is stale: `ignored`.
+    pub max_delivery_age: Span,
 }
 
 impl Default for Guardrails {
@@ -59,6 +62,7 @@ impl Default for Guardrails {
             budget: Budget::default(),
             nodes: NodeLimits::default(),
             timeouts: Timeouts::default(),
+            max_delivery_age: Span::from_mins(15),
         }
     }
 }
@@ -156,6 +160,11 @@ pub struct Rule {
     pub fallback: Option<ActionKind>,
     /// What the action is aimed at.
     pub target: TargetSpec,
+    /// `dry-run` makes this a shadow rule: planned and reported to on-call, never performed,
+    /// even when reflex enforces. The effective mode is the more cautious of this and the
+    /// deployment's. Default: the deployment's mode.
+    #[serde(default)]
+    pub mode: Option<Mode>,
 }
 
 /// Conditions of a rule.

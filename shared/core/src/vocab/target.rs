@@ -103,3 +103,80 @@ impl fmt::Display for TargetRef {
         }
     }
 }
+
+/// Reads `KIND/NAMESPACE/NAME` (namespaced kinds) or `Node/NAME`, the kind in any case: how
+/// an operator names a target on the command line (`reflex audit list --target`).
+impl std::str::FromStr for TargetRef {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let kinds = [
+            TargetKind::Pod,
+            TargetKind::Deployment,
+            TargetKind::StatefulSet,
+            TargetKind::DaemonSet,
+            TargetKind::Node,
+        ];
+        let parts: Vec<&str> = s.split('/').collect();
+        let kind = kinds
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(parts[0]))
+            .ok_or_else(|| {
+                format!(
+                    "unknown kind {:?}: expected one of Pod, Deployment, StatefulSet, DaemonSet, Node",
+                    parts[0]
+                )
+            })?;
+        match (kind.is_namespaced(), parts.as_slice()) {
+            (true, [_, ns, name]) if !ns.is_empty() && !name.is_empty() => {
+                Ok(TargetRef::namespaced(kind, ns, name))
+            }
+            (false, [_, name]) if !name.is_empty() => Ok(TargetRef::node(name)),
+            (true, _) => Err(format!(
+                "expected {kind}/NAMESPACE/NAME, e.g. {kind}/production/vote"
+            )),
+            (false, _) => {
+                Err("expected Node/NAME, e.g. Node/ip-10-0-1-5.eu-west-1.compute.internal".into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_read_as_operators_write_them() {
+        assert_eq!(
+            "deployment/production/vote".parse::<TargetRef>(),
+            Ok(TargetRef::namespaced(
+                TargetKind::Deployment,
+                "production",
+                "vote"
+            ))
+        );
+        assert_eq!(
+            "Node/ip-1".parse::<TargetRef>(),
+            Ok(TargetRef::node("ip-1"))
+        );
+        assert!(
+            "Pod/vote"
+                .parse::<TargetRef>()
+                .unwrap_err()
+                .contains("Pod/NAMESPACE/NAME")
+        );
+        assert!(
+            "Node/a/b"
+                .parse::<TargetRef>()
+                .unwrap_err()
+                .contains("Node/NAME")
+        );
+        assert!(
+            "Job/a/b"
+                .parse::<TargetRef>()
+                .unwrap_err()
+                .contains("unknown kind")
+        );
+    }
+}

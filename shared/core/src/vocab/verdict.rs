@@ -70,6 +70,16 @@ impl Mode {
             Mode::Enforce => "enforce",
         }
     }
+
+    /// The more cautious of two modes: a rule's `mode` can only hold reflex back, never
+    /// make a dry-run deployment act.
+    pub fn cautious(self, other: Mode) -> Mode {
+        if self == Mode::DryRun || other == Mode::DryRun {
+            Mode::DryRun
+        } else {
+            Mode::Enforce
+        }
+    }
 }
 
 impl fmt::Display for Mode {

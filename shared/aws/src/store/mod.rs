@@ -9,6 +9,10 @@
 //! | lease on a target | `lease#<Kind>/<namespace or ->/<name>` | `lease` | none | UpdateItem, `attribute_not_exists(holder) OR expires_at <= :now OR holder = :me` |
 //! | budget counter of a window | `budget#<start>/<length>` | `budget` | none | UpdateItem `ADD holders :me`, `attribute_not_exists(holders) OR size(holders) < :max OR contains(holders, :holder)` |
 //! | node-replacement slot | `nodeslot#<n>` | `slot` | none | UpdateItem, like a lease |
+//! | the pause in force | `control#pause` | `pause` | none | PutItem (`reflex pause`), UpdateItem `REMOVE` (`resume`) |
+//! | a pause or resume, as recorded | `control#log` | `<time>#<pause id>#<pause or resume>` | none | PutItem |
+//!
+//! Records are also found by id through the index `by_id` on `id` (`reflex audit show`).
 //!
 //! See `shared/aws/README.md` for the reasoning. The decision to know: the function role may
 //! not delete items (the table is an audit trail), so giving a claim or a lease back
@@ -17,19 +21,23 @@
 //! set of record ids that took an action of the window (so taking and giving back are
 //! idempotent under SDK retries), its size the count. History (cooldown, budget, nodes in
 //! flight) is read from the `by_time` index, one query per UTC day in the window.
+//!
+//! `ledger.rs` implements the pipeline's [`Ledger`] on these items, `control.rs` the pause,
+//! `query.rs` what `reflex audit` and `reflex status` read.
+
+mod control;
+mod ledger;
+mod query;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use reflex_core::AuditRecord;
 use reflex_core::audit::rfc3339;
-use reflex_core::history::History;
-use reflex_core::ledger::{
-    BudgetTake, BudgetWindow, Claim, Ledger, LedgerError, SlotHolder, SlotTake,
-};
+use reflex_core::ledger::{BudgetWindow, LedgerError, SlotHolder};
 use reflex_core::vocab::target::TargetRef;
 
 use crate::config::Aws;
@@ -37,11 +45,25 @@ use crate::error::classify;
 
 /// The index that orders records by time.
 pub const BY_TIME_INDEX: &str = "by_time";
+/// The index that finds a record by its id (`reflex audit show`).
+pub const BY_ID_INDEX: &str = "by_id";
 /// How long records and claims are kept (TTL) by default.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 /// The most days one history read spans (one query each).
 const MAX_DAYS: i64 = 400;
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+
+/// The order a query reads records in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// All of them, oldest first (history).
+    OldestFirst,
+    /// Newest first, at most `limit` of them (what an operator lists).
+    NewestFirst {
+        /// Most records to read; `None` for all.
+        limit: Option<usize>,
+    },
+}
 
 /// [`Ledger`] on a DynamoDB table shaped like the template's `AuditTable`.
 #[derive(Debug, Clone)]
@@ -181,8 +203,32 @@ impl DynamoLedger {
         values: HashMap<String, AttributeValue>,
     ) -> Result<Vec<AuditRecord>, LedgerError> {
         let mut records = Vec::new();
+        self.query_into(&mut records, index, condition, values, Order::OldestFirst)
+            .await?;
+        Ok(records)
+    }
+
+    /// Runs one key-condition query page by page, appending to `records` until the query
+    /// is exhausted or `records` holds as many as `order` allows.
+    async fn query_into(
+        &self,
+        records: &mut Vec<AuditRecord>,
+        index: Option<&str>,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+        order: Order,
+    ) -> Result<(), LedgerError> {
+        let (forward, limit) = match order {
+            Order::OldestFirst => (true, None),
+            Order::NewestFirst { limit } => (false, limit),
+        };
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
+            let page =
+                limit.map(|l| i32::try_from(l.saturating_sub(records.len())).unwrap_or(i32::MAX));
+            if page == Some(0) {
+                return Ok(());
+            }
             let out = self
                 .client
                 .query()
@@ -193,6 +239,8 @@ impl DynamoLedger {
                 .set_expression_attribute_values(Some(values.clone()))
                 .projection_expression("#r")
                 .expression_attribute_names("#r", "record")
+                .scan_index_forward(forward)
+                .set_limit(page)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -208,7 +256,7 @@ impl DynamoLedger {
             }
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(records),
+                _ => return Ok(()),
             }
         }
     }
@@ -293,269 +341,6 @@ impl DynamoLedger {
                 let fault = classify(what, e);
                 if fault.is(CONDITION_FAILED) {
                     Ok(false)
-                } else {
-                    Err(fault.into())
-                }
-            }
-        }
-    }
-}
-
-impl Ledger for DynamoLedger {
-    async fn history(&self, since: DateTime<Utc>) -> Result<History, LedgerError> {
-        let records = self.records_since(since).await?;
-        Ok(History::from_records(&records))
-    }
-
-    async fn claim(
-        &self,
-        instance: &str,
-        record_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Claim, LedgerError> {
-        let pk = format!("instance#{instance}");
-        let sent = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(&pk))
-            .item("sk", s("claim"))
-            .item("holder", s(record_id))
-            .item("instance", s(instance))
-            .item("claimed_at", s(rfc3339(now)))
-            .item("expires_at", n(self.expiry(now)))
-            .condition_expression("attribute_not_exists(holder)")
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(Claim::First),
-            Err(e) => {
-                let fault = classify("dynamodb:PutItem (claim)", e);
-                if !fault.is(CONDITION_FAILED) {
-                    return Err(fault.into());
-                }
-                let by = self
-                    .claim_holder(&pk)
-                    .await?
-                    .unwrap_or_else(|| "another invocation (claim since withdrawn)".to_owned());
-                Ok(Claim::Duplicate { by })
-            }
-        }
-    }
-
-    async fn unclaim(&self, instance: &str, record_id: &str) -> Result<(), LedgerError> {
-        let values = HashMap::from([
-            (":me".to_owned(), s(record_id)),
-            (":at".to_owned(), s(rfc3339(Utc::now()))),
-        ]);
-        self.update_if(
-            "dynamodb:UpdateItem (unclaim)",
-            format!("instance#{instance}"),
-            "claim",
-            "REMOVE holder SET withdrawn_by = :me, withdrawn_at = :at",
-            "holder = :me",
-            values,
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn lease(
-        &self,
-        target: &TargetRef,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool, LedgerError> {
-        let values = HashMap::from([
-            (":me".to_owned(), s(holder)),
-            (":now".to_owned(), n(now.timestamp())),
-            (":until".to_owned(), n(until.timestamp())),
-            (":at".to_owned(), s(rfc3339(now))),
-        ]);
-        self.update_if(
-            "dynamodb:UpdateItem (lease)",
-            format!("lease#{}", target_key(target)),
-            "lease",
-            "SET holder = :me, expires_at = :until, leased_at = :at",
-            "attribute_not_exists(holder) OR expires_at <= :now OR holder = :me",
-            values,
-        )
-        .await
-    }
-
-    async fn release(&self, target: &TargetRef, holder: &str) -> Result<(), LedgerError> {
-        let values = HashMap::from([(":me".to_owned(), s(holder))]);
-        self.update_if(
-            "dynamodb:UpdateItem (release)",
-            format!("lease#{}", target_key(target)),
-            "lease",
-            "REMOVE holder",
-            "holder = :me",
-            values,
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn take_budget(
-        &self,
-        window: &BudgetWindow,
-        holder: &str,
-    ) -> Result<BudgetTake, LedgerError> {
-        let pk = budget_pk(window);
-        let sent = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .key("sk", s("budget"))
-            .update_expression(
-                "ADD holders :me SET window_start = :start, window_max = :max, expires_at = :exp",
-            )
-            .condition_expression(
-                "attribute_not_exists(holders) OR size(holders) < :max OR contains(holders, :holder)",
-            )
-            .expression_attribute_values(":me", AttributeValue::Ss(vec![holder.to_owned()]))
-            .expression_attribute_values(":holder", s(holder))
-            .expression_attribute_values(":max", n(i64::from(window.max)))
-            .expression_attribute_values(":start", s(rfc3339(window.start)))
-            .expression_attribute_values(":exp", n(self.expiry(window.end())))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match sent {
-            Ok(out) => Ok(BudgetTake::Taken {
-                used: DynamoLedger::budget_used(out.attributes.as_ref()),
-            }),
-            Err(e) => {
-                let fault = classify("dynamodb:UpdateItem (budget)", e);
-                if !fault.is(CONDITION_FAILED) {
-                    return Err(fault.into());
-                }
-                let item = self
-                    .item("dynamodb:GetItem (budget)", &pk, "budget")
-                    .await?;
-                Ok(BudgetTake::Exhausted {
-                    used: DynamoLedger::budget_used(item.as_ref()).max(window.max),
-                })
-            }
-        }
-    }
-
-    async fn give_back_budget(
-        &self,
-        window: &BudgetWindow,
-        holder: &str,
-    ) -> Result<(), LedgerError> {
-        let values = HashMap::from([
-            (
-                ":me".to_owned(),
-                AttributeValue::Ss(vec![holder.to_owned()]),
-            ),
-            (":holder".to_owned(), s(holder)),
-        ]);
-        self.update_if(
-            "dynamodb:UpdateItem (budget give-back)",
-            budget_pk(window),
-            "budget",
-            "DELETE holders :me",
-            "contains(holders, :holder)",
-            values,
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn take_node_slot(
-        &self,
-        node: &str,
-        holder: &str,
-        slots: u32,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<SlotTake, LedgerError> {
-        for slot in 0..slots {
-            let values = HashMap::from([
-                (":me".to_owned(), s(holder)),
-                (":node".to_owned(), s(node)),
-                (":now".to_owned(), n(now.timestamp())),
-                (":exp".to_owned(), n(until.timestamp())),
-                (":until".to_owned(), s(rfc3339(until))),
-                (":at".to_owned(), s(rfc3339(now))),
-            ]);
-            let taken = self
-                .update_if(
-                    "dynamodb:UpdateItem (node slot)",
-                    slot_pk(slot),
-                    "slot",
-                    "SET holder = :me, node = :node, expires_at = :exp, leased_until = :until, leased_at = :at",
-                    "attribute_not_exists(holder) OR expires_at <= :now OR holder = :me",
-                    values,
-                )
-                .await?;
-            if taken {
-                return Ok(SlotTake::Taken { slot });
-            }
-        }
-        let mut held = Vec::new();
-        for slot in 0..slots {
-            held.extend(self.slot_holder(slot).await?);
-        }
-        Ok(SlotTake::Busy { held })
-    }
-
-    async fn release_node_slot(&self, slot: u32, holder: &str) -> Result<(), LedgerError> {
-        let values = HashMap::from([(":me".to_owned(), s(holder))]);
-        self.update_if(
-            "dynamodb:UpdateItem (node slot release)",
-            slot_pk(slot),
-            "slot",
-            "REMOVE holder",
-            "holder = :me",
-            values,
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn append(&self, record: &AuditRecord) -> Result<(), LedgerError> {
-        let time = parse_time(&record.time).unwrap_or_else(Utc::now);
-        let order = format!("{}#{}", record.time, record.id);
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(record_pk(record)))
-            .item("sk", s(&order))
-            .item("gsi1pk", s(day_pk(time.date_naive())))
-            .item("gsi1sk", s(&order))
-            .item("id", s(&record.id))
-            .item("time", s(&record.time))
-            .item("source", s(&record.source))
-            .item("verdict", s(record.verdict.as_str()))
-            .item("mode", s(record.mode.as_str()))
-            .item("record", s(record.to_json_line()))
-            .item("expires_at", n(self.expiry(time)))
-            // A retried put that already landed is not a second record.
-            .condition_expression("attribute_not_exists(pk)");
-        if let Some(name) = &record.alert.name {
-            put = put.item("alert_name", s(name));
-        }
-        if let Some(action) = &record.action {
-            put = put
-                .item("action_kind", s(action.kind.as_str()))
-                .item("target", s(target_key(&action.target)));
-        }
-        if let Some(instance) = &record.instance {
-            put = put.item("instance", s(instance));
-        }
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let fault = classify("dynamodb:PutItem (record)", e);
-                if fault.is(CONDITION_FAILED) {
-                    Ok(())
                 } else {
                     Err(fault.into())
                 }

@@ -2,10 +2,13 @@
 //!
 //! This file only dispatches the parsed command line (`args.rs`) and maps outcomes to exit
 //! codes (`exit.rs`); the work is in `replay.rs` (the pipeline run), `cluster.rs` (which
-//! cluster a run reads and acts on), `render.rs` (the text format) and `policy_check.rs`.
+//! cluster a run reads and acts on), `render.rs` (the text format), `policy_check.rs` and
+//! `policy_test/` (a policy's unit tests).
 //! Exit codes are a contract (ARCHITECTURE section 7): 0 every input processed, 2 an input
 //! was rejected (or the command line, policy or snapshot was unusable), 1 an execution
-//! failed (this wins over 2: a failed action needs attention first).
+//! failed (this wins over 2: a failed action needs attention first). `policy test` reads
+//! the same numbers its own way (section 10): 0 every test passed, 1 a test failed, 2 a test
+//! file or policy is unusable.
 
 mod args;
 mod audit_log;
@@ -14,6 +17,7 @@ mod exit;
 mod live;
 mod load;
 mod policy_check;
+mod policy_test;
 mod render;
 mod replay;
 
@@ -29,6 +33,9 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Policy(PolicyCommand::Check { file }) => policy_check::check(&file),
         Command::Policy(PolicyCommand::Default) => policy_check::print_default(),
+        Command::Policy(PolicyCommand::Test { policy, files }) => {
+            policy_test::run(policy.as_deref(), &files)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

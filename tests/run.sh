@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, every Rust test in the workspace,
-# and the infrastructure checks (which install their own tools on first use).
+# the default policy's own tests, and the infrastructure checks (which install their own
+# tools on first use).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,6 +22,9 @@ fi
 
 step "cargo test (workspace)"
 cargo test --workspace --locked
+
+step "the default policy's own tests (reflex policy test)"
+cargo run --quiet --locked --bin reflex -- policy test shared/core/policy/default.test.yaml
 
 step "infrastructure checks"
 bash infra/check.sh

@@ -225,6 +225,20 @@ pub enum PolicyCommand {
     },
     /// Print the embedded default policy.
     Default,
+    /// Run a policy's unit tests: each test's event (or inline alert) through the whole
+    /// pipeline, dry-run, against the test file's snapshot, compared with what it expects.
+    ///
+    /// Exit 0 when every test passed, 1 when a test failed, 2 when a test file or policy is
+    /// unusable. The last line of the output is `N passed, M failed`.
+    Test {
+        /// Policy file (YAML) to test, instead of the one each test file names (and of the
+        /// embedded default policy, which is tested when neither names one).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Test files (YAML; format: README, "Policy tests").
+        #[arg(value_name = "TESTFILE", required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// How records are printed.

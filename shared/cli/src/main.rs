@@ -3,11 +3,14 @@
 //!
 //! This file only dispatches the parsed command line (`args.rs`) and maps outcomes to exit
 //! codes (`exit.rs`); the work is in `replay.rs` (the pipeline run), `cluster.rs` (which
-//! cluster a run reads and acts on), `render.rs` (the text format), `policy_check.rs`, and
-//! `operate.rs` (audit, status, pause, resume) over `store.rs` (an audit log or the table).
+//! cluster a run reads and acts on), `render.rs` (the text format), `policy_check.rs`,
+//! `policy_test/` (a policy's unit tests), and `operate.rs` (audit, status, pause, resume)
+//! over `store.rs` (an audit log or the table).
 //! Exit codes are a contract (ARCHITECTURE section 7): 0 every input processed, 2 an input
 //! was rejected (or the command line, policy or snapshot was unusable), 1 an execution
-//! failed (this wins over 2: a failed action needs attention first).
+//! failed (this wins over 2: a failed action needs attention first). `policy test` reads
+//! the same numbers its own way (section 10): 0 every test passed, 1 a test failed, 2 a test
+//! file or policy is unusable.
 
 mod args;
 mod audit_log;
@@ -17,6 +20,7 @@ mod live;
 mod load;
 mod operate;
 mod policy_check;
+mod policy_test;
 mod render;
 mod replay;
 mod store;
@@ -38,6 +42,9 @@ fn main() -> ExitCode {
         Command::Status(args) => operate::status(&args),
         Command::Pause(args) => operate::pause(&args),
         Command::Resume(args) => operate::resume(&args),
+        Command::Policy(PolicyCommand::Test { policy, files }) => {
+            policy_test::run(policy.as_deref(), &files)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,4 +1,6 @@
-//! `reflex policy check FILE` and `reflex policy default`.
+//! `reflex policy check FILE` and `reflex policy default`. Checking says whether a policy
+//! loads; `reflex policy test` (in `policy_test/`) says whether it decides what it should,
+//! and the check's last line points there.
 
 use std::io::Write;
 use std::path::Path;
@@ -84,6 +86,11 @@ pub fn check(file: &Path) -> anyhow::Result<u8> {
     for (i, rule) in policy.rules.iter().enumerate() {
         writeln!(out, "{:>3}. {}", i + 1, describe(rule))?;
     }
+    writeln!(
+        out,
+        "test what it decides: reflex policy test --policy {} TESTFILE... (events or inline alerts, each with the verdict it must get)",
+        file.display()
+    )?;
     Ok(exit::OK)
 }
 

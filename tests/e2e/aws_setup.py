@@ -21,12 +21,12 @@ def main() -> None:
     sqs = session.client("sqs", endpoint_url=endpoint)
 
     table = f"{prefix}-audit"
-    # The template's AuditTable: pk/sk, index by_time on gsi1pk/gsi1sk.
+    # The template's AuditTable: pk/sk, index by_time on gsi1pk/gsi1sk, index by_id on id.
     dynamodb.create_table(
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
+            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk", "id")
         ],
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -40,7 +40,12 @@ def main() -> None:
                     {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": "by_id",
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
     )
     alerts = sns.create_topic(Name=f"{prefix}-alerts")["TopicArn"]

@@ -119,7 +119,7 @@ pub struct Delivery {
     #[serde(
         skip_serializing_if = "Option::is_none",
         default,
-        with = "crate::audit::time_format::option"
+        with = "crate::time_format::option"
     )]
     pub sent_at: Option<DateTime<Utc>>,
     /// Position of the alert within its payload (0-based): an Alertmanager group holds many.

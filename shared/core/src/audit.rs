@@ -3,7 +3,7 @@
 //! The key names and verdict names are a contract relied on by users' queries and tooling;
 //! the serde attributes below are that contract, and `tests` pin it.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, Labels, Source};
@@ -78,59 +78,7 @@ pub struct AuditRecord {
     pub shadow: bool,
 }
 
-/// Formats a time the way records carry it.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Serde for times written as records write them ([`rfc3339`]): `#[serde(with = ...)]`.
-pub mod time_format {
-    use chrono::{DateTime, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    /// Writes `t` as RFC 3339 UTC with milliseconds.
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::rfc3339(*t))
-    }
-
-    /// Reads any RFC 3339 time.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
-    }
-
-    /// The same for an optional time (`null` or absent is `None`).
-    pub mod option {
-        use chrono::{DateTime, Utc};
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        /// Writes `Some(t)` like [`super::serialize`], `None` as null.
-        pub fn serialize<S: Serializer>(
-            t: &Option<DateTime<Utc>>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match t {
-                Some(t) => super::serialize(t, s),
-                None => s.serialize_none(),
-            }
-        }
-
-        /// Reads an RFC 3339 time or null.
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<DateTime<Utc>>, D::Error> {
-            let text = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
-            text.map(|t| {
-                DateTime::parse_from_rfc3339(&t)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(serde::de::Error::custom)
-            })
-            .transpose()
-        }
-    }
-}
+pub use crate::time_format::rfc3339;
 
 impl AlertSummary {
     /// The summary of a decoded alert.

@@ -150,10 +150,10 @@ pub struct Pause {
     /// Why, in the words of whoever paused.
     pub reason: String,
     /// When the pause began.
-    #[serde(with = "crate::audit::time_format")]
+    #[serde(with = "crate::time_format")]
     pub since: DateTime<Utc>,
     /// When it ends by itself; `None` until resumed.
-    #[serde(with = "crate::audit::time_format::option", default)]
+    #[serde(with = "crate::time_format::option", default)]
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -202,7 +202,7 @@ pub struct ControlEvent {
     /// `pause` or `resume`.
     pub control: Control,
     /// When.
-    #[serde(with = "crate::audit::time_format")]
+    #[serde(with = "crate::time_format")]
     pub time: DateTime<Utc>,
     /// Who.
     pub by: String,

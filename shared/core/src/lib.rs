@@ -33,6 +33,7 @@ pub mod objects;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod time_format;
 pub mod vocab;
 
 pub use alert::{Alert, AlertStatus, Labels, Shape, Source};

@@ -325,6 +325,9 @@ impl Pipeline<'_> {
                         false
                     }
                 };
+                // Decided before the alert instance is claimed: after the pause, a
+                // redelivery of it is acted on like a first delivery.
+                record.instance = None;
                 let mut handled = done(record, Verdict::Suppressed, pause.describe(), None);
                 handled.first_under_pause = first;
                 return handled;
@@ -348,6 +351,8 @@ impl Pipeline<'_> {
             return done(record, refusal.verdict, refusal.reason, None);
         }
         if let Err(refusal) = guard::fresh(alert, now, &self.policy.guardrails) {
+            // Not claimed: a fresh delivery of the same instance may still be acted on.
+            record.instance = None;
             return done(record, refusal.verdict, refusal.reason, None);
         }
         if alert.source == Source::Cloudwatch {
@@ -425,7 +430,7 @@ impl Pipeline<'_> {
         let plan = match plan::resolve(inputs, adapters.cluster).await {
             Resolution::Plan(plan) => plan,
             Resolution::Refused(refused) => {
-                record.notes = refused.notes;
+                record.notes.extend(refused.notes);
                 record.action = refused
                     .action
                     .map(|(kind, target)| ActionSummary { kind, target });
@@ -443,7 +448,7 @@ impl Pipeline<'_> {
             kind: plan.action,
             target: plan.target.clone(),
         });
-        record.notes = plan.notes.clone();
+        record.notes.extend(plan.notes.iter().cloned());
 
         // One action per target at a time, and per cooldown: the lease is held through the
         // action and the cooldown that follows it. It is a conditional write on the target's

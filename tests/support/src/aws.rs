@@ -1,10 +1,16 @@
 //! reflex's AWS session (reflex-aws) for the tests: a configuration with resource names
 //! unique to the run and short, bounded retries, connected with the test credentials, on
-//! moto or on any endpoint a test stands up (a closed port, a throttling server).
+//! moto or on any endpoint a test stands up (a closed port, a throttling server); and the
+//! audit table, created as the template declares it.
 
 use std::time::Duration;
 
-use reflex_aws::{Aws, AwsConfig, Retries};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use reflex_aws::{Aws, AwsConfig, DynamoLedger, Retries};
 
 use crate::moto::{self, ACCOUNT, REGION};
 use crate::unique;
@@ -41,4 +47,77 @@ pub async fn connect(config: AwsConfig) -> Aws {
 /// A session against the shared moto server.
 pub async fn moto_aws() -> Aws {
     connect(config(&moto::moto().endpoint)).await
+}
+
+/// Creates the configured audit table the way `infra/template.yaml` declares it.
+pub async fn create_table(aws: &Aws) -> DynamoLedger {
+    let client = Client::new(aws.sdk_config());
+    let table = &aws.config().audit_table;
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("gsi1pk"))
+        .attribute_definitions(attr("gsi1sk"))
+        .attribute_definitions(attr("id"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_time")
+                .key_schema(key("gsi1pk", KeyType::Hash))
+                .key_schema(key("gsi1sk", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index"),
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_id")
+                .key_schema(key("id", KeyType::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index"),
+        )
+        .send()
+        .await
+        .expect("create table");
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .expect("ttl"),
+        )
+        .send()
+        .await
+        .expect("ttl");
+    DynamoLedger::new(aws)
 }

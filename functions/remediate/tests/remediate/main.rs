@@ -16,6 +16,8 @@
 //!   server): `failed`, not retried, the claim kept.
 //! - `limits`: the budget counter and the node-replacement slot, held by an invocation still
 //!   acting, refuse the next action with the figures.
+//! - `pause`: a pause in the table (moto) suppresses every concurrent invocation's alert
+//!   and tells on-call once; resume lets the next act; a stale SNS delivery does nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
@@ -25,6 +27,7 @@ mod lambda;
 mod limits;
 mod origins;
 mod outcomes;
+mod pause;
 mod recheck;
 
 use chrono::{DateTime, Utc};

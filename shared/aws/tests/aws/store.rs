@@ -1,12 +1,7 @@
 //! The DynamoDB ledger against moto, on a table created like the template's `AuditTable`.
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
-};
 use chrono::{Duration, Utc};
-use reflex_aws::{Aws, DynamoLedger};
+
 use reflex_core::audit::ActionSummary;
 use reflex_core::duration::Span;
 use reflex_core::ledger::{BudgetTake, BudgetWindow, Claim, Ledger, SlotTake};
@@ -16,65 +11,7 @@ use reflex_core::{AuditRecord, Mode, Verdict};
 
 use reflex_test_support::unique;
 
-/// Creates the configured audit table the way `infra/template.yaml` declares it.
-pub async fn create_table(aws: &Aws) -> DynamoLedger {
-    let client = Client::new(aws.sdk_config());
-    let table = &aws.config().audit_table;
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("key")
-    };
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .attribute_definitions(attr("gsi1pk"))
-        .attribute_definitions(attr("gsi1sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by_time")
-                .key_schema(key("gsi1pk", KeyType::Hash))
-                .key_schema(key("gsi1sk", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("index"),
-        )
-        .send()
-        .await
-        .expect("create table");
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(true)
-                .build()
-                .expect("ttl"),
-        )
-        .send()
-        .await
-        .expect("ttl");
-    DynamoLedger::new(aws)
-}
+pub use reflex_test_support::aws::create_table;
 
 fn record(
     id: &str,

@@ -23,6 +23,7 @@ CALLS = [
     ("", "pods", "list", "cluster"), ("", "pods", "get", "cluster"),
     ("", "pods/eviction", "create", "cluster"),
     ("policy", "poddisruptionbudgets", "list", "cluster"),
+    ("", "persistentvolumeclaims", "get", "cluster"), ("", "persistentvolumes", "get", "cluster"),
     ("", "pods", "delete", "namespace"),
     ("apps", "deployments", "get", "namespace"), ("apps", "deployments", "patch", "namespace"),
     ("apps", "replicasets", "list", "namespace"), ("apps", "replicasets", "get", "namespace"),

@@ -187,7 +187,8 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Cluster snapshot: a kubectl List JSON (`kubectl get nodes,namespaces,pods,deployments,
-    /// replicasets,statefulsets,daemonsets,poddisruptionbudgets -A -o json`).
+    /// replicasets,statefulsets,daemonsets,poddisruptionbudgets,persistentvolumeclaims,
+    /// persistentvolumes -A -o json`).
     #[arg(long, value_name = "SNAPSHOT", conflicts_with = "kubeconfig")]
     pub cluster: Option<PathBuf>,
     /// Live cluster: read it through this kubeconfig, and send every planned call with

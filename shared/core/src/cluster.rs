@@ -7,7 +7,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::objects::{Hpa, LabelSelector, Namespace, Node, Pdb, Pod, ReplicaSet, Workload};
+use crate::objects::{
+    Hpa, LabelSelector, Namespace, Node, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
+};
 use crate::vocab::op::Op;
 use crate::vocab::target::TargetKind;
 
@@ -97,6 +99,23 @@ pub trait ClusterView: Sync {
         namespace: &str,
         selector: &LabelSelector,
     ) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send;
+    /// `GET` one PersistentVolumeClaim.
+    fn pvc(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Option<Pvc>>> + Send;
+    /// `GET` one PersistentVolume (cluster-scoped).
+    fn pv(&self, name: &str) -> impl Future<Output = ReadResult<Option<Pv>>> + Send;
+
+    /// Why this view may miss every object of `resource` (a plural, `persistentvolumeclaims`)
+    /// that the cluster has, said for a note next to an object of it that was not found: a
+    /// snapshot taken without that kind. `None`, the default and the live API's answer: not
+    /// found means there is none.
+    fn missing_kind(&self, resource: &str) -> Option<String> {
+        let _ = resource;
+        None
+    }
 }
 
 /// How a mutating call is sent.

@@ -8,9 +8,11 @@
 //! state). Before each step that changes something, the time the actuator has left (a
 //! Lambda invocation's) is checked against what the step may take; a step that does not
 //! fit is not started, so an action is stopped cleanly between steps, never cut off in one.
-//! Right after a cordon, the node's pods are listed again (`second_look`), so the drain
-//! also evicts what was scheduled onto the node since the plan was made. Consecutive evictions are handed over as one batch, which adapters run in
-//! parallel.
+//! Right after a cordon, the node's pods are listed again (`second_look`) and the drain's
+//! decision made anew ([`drain::decide`]: claims read, same rules), so the drain also
+//! evicts what was scheduled onto the node since the plan was made, and stops for a
+//! newcomer it must not evict. Consecutive evictions are handed over as one batch, which
+//! adapters run in parallel.
 
 use crate::cluster::{Actuator, ClusterError, Fleet, Submit};
 use crate::drain;
@@ -26,6 +28,9 @@ pub struct Outcome {
     pub steps: Vec<StepRecord>,
     /// The first failure, if any.
     pub error: Option<ClusterError>,
+    /// Facts for the record found while running (the drain's second look: local data
+    /// evicted as allowed, claims that could not be checked).
+    pub notes: Vec<String>,
 }
 
 fn record(op: &Op, result: StepResult, detail: String) -> StepRecord {
@@ -42,18 +47,22 @@ fn record(op: &Op, result: StepResult, detail: String) -> StepRecord {
 /// there, unevicted, when the instance is terminated. The node is listed again and the
 /// drain's rules applied to what is there now; pods the plan did not know of are evicted
 /// too (and waited for), right after the planned evictions, or before the termination when
-/// none were planned. A pod that refuses the drain (bare, or keeping data on the node) stops
-/// it here, the node left cordoned.
+/// none were planned. A pod that refuses the drain (bare, or keeping data on the node in an
+/// `emptyDir` or on a local persistent volume) stops it here, the node left cordoned. The
+/// decision's notes go to `notes`.
 async fn second_look<A: Actuator>(
     ops: &mut Vec<Op>,
     at: usize,
     node: &str,
     rules: DrainRules,
     actuator: &A,
+    notes: &mut Vec<String>,
 ) -> Result<(), ClusterError> {
     let pods = actuator.pods_on_node(node).await?;
-    let set = drain::select(node, pods, rules.evict_local_data)
+    let set = drain::decide(actuator, node, pods, rules.evict_local_data)
+        .await?
         .map_err(|reason| ClusterError::Refused(format!("after the cordon: {reason}")))?;
+    notes.extend(set.notes);
     let planned: Vec<PodRef> = ops
         .iter()
         .filter_map(|op| match op {
@@ -138,6 +147,7 @@ pub fn record_only(ops: &[Op]) -> Outcome {
             .map(|op| record(op, StepResult::Planned, String::new()))
             .collect(),
         error: None,
+        notes: Vec::new(),
     }
 }
 
@@ -157,11 +167,12 @@ pub async fn run<A: Actuator, F: Fleet>(
     let mut ops = planned.to_vec();
     let mut steps = Vec::with_capacity(ops.len());
     let mut error = None;
+    let mut notes = Vec::new();
     let mut cordoned: Option<(String, DrainRules)> = None;
     let mut i = 0;
     while i < ops.len() {
         if let Some((node, rules)) = cordoned.take()
-            && let Err(e) = second_look(&mut ops, i, &node, rules, actuator).await
+            && let Err(e) = second_look(&mut ops, i, &node, rules, actuator, &mut notes).await
         {
             steps.push(record(&ops[i], StepResult::Failed, e.to_string()));
             error = Some(e);
@@ -251,5 +262,6 @@ pub async fn run<A: Actuator, F: Fleet>(
         verdict,
         steps,
         error,
+        notes,
     }
 }

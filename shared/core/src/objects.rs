@@ -112,7 +112,8 @@ pub struct PodSpec {
     pub volumes: Vec<Volume>,
 }
 
-/// A `Pod.spec.volumes[]` entry: its name and whether it is node-local scratch space.
+/// A `Pod.spec.volumes[]` entry: its name, and the two sources a drain must know about
+/// (node-local scratch space, and a claim whose volume may be on the node's disk).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Volume {
@@ -121,6 +122,17 @@ pub struct Volume {
     /// Present for an `emptyDir` volume, whose data lives on the node and dies with the pod.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub empty_dir: Option<serde_json::Value>,
+    /// Present for a volume backed by a PersistentVolumeClaim of the pod's namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistent_volume_claim: Option<ClaimSource>,
+}
+
+/// `persistentVolumeClaim` of a pod volume: which claim it mounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClaimSource {
+    /// The claim's name, in the pod's namespace.
+    pub claim_name: String,
 }
 
 /// `Pod.status`, the part read.
@@ -155,10 +167,25 @@ impl Pod {
         matches!(self.status.phase.as_deref(), Some("Succeeded" | "Failed"))
     }
 
-    /// Whether evicting the pod loses data kept on its node (an `emptyDir` volume), as
-    /// kubectl drain's `--delete-emptydir-data` means.
+    /// Whether evicting the pod loses data kept on its node in an `emptyDir` volume, as
+    /// kubectl drain's `--delete-emptydir-data` means. (A claim bound to a node-local
+    /// PersistentVolume loses data too; telling needs two reads: [`crate::drain::check_claims`].)
     pub fn keeps_local_data(&self) -> bool {
         self.spec.volumes.iter().any(|v| v.empty_dir.is_some())
+    }
+
+    /// The names of the PersistentVolumeClaims the pod mounts (in its namespace), each once.
+    pub fn claims(&self) -> Vec<&str> {
+        let mut claims: Vec<&str> = self
+            .spec
+            .volumes
+            .iter()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .map(|c| c.claim_name.as_str())
+            .collect();
+        claims.sort_unstable();
+        claims.dedup();
+        claims
     }
 
     /// Whether the pod is a static pod's mirror, which only its kubelet can remove.
@@ -375,4 +402,54 @@ pub struct ScaleTargetRef {
 pub struct PdbStatus {
     /// How many more pods may be disrupted now.
     pub disruptions_allowed: i64,
+}
+
+/// A PersistentVolumeClaim, kept to what a drain reads: the volume it is bound to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pvc {
+    /// Spec.
+    pub spec: PvcSpec,
+}
+
+/// `PersistentVolumeClaim.spec`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PvcSpec {
+    /// The PersistentVolume the claim is bound to; `None` until it is bound.
+    pub volume_name: Option<String>,
+}
+
+/// A PersistentVolume, kept to what a drain reads: whether its data is on one node's disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pv {
+    /// Spec.
+    pub spec: PvSpec,
+}
+
+/// `PersistentVolume.spec`, the part read: the two node-local sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PvSpec {
+    /// Present for a `local` volume: a disk or directory of one node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<serde_json::Value>,
+    /// Present for a `hostPath` volume: a directory of the node the pod runs on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_path: Option<serde_json::Value>,
+}
+
+impl Pv {
+    /// Which node-local source holds the volume's data (`local` or `hostPath`), if one
+    /// does: that data is lost with the node. Network volumes (EBS, EFS, ...) are `None`.
+    pub fn node_local_source(&self) -> Option<&'static str> {
+        if self.spec.local.is_some() {
+            Some("local")
+        } else if self.spec.host_path.is_some() {
+            Some("hostPath")
+        } else {
+            None
+        }
+    }
 }

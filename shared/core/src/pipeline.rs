@@ -513,9 +513,17 @@ impl Pipeline<'_> {
                 error: Some(ClusterError::Unsupported(
                     "enforce mode needs a live cluster to act on".into(),
                 )),
+                notes: Vec::new(),
             },
         };
         record.steps = outcome.steps;
+        // What the run found that the plan had not already noted (the drain's second look
+        // repeats the plan's notes for the pods it already knew).
+        for note in outcome.notes {
+            if !record.notes.contains(&note) {
+                record.notes.push(note);
+            }
+        }
         let changed = record.changed_cluster();
         if !changed {
             let notes = held.give_back(adapters.ledger).await;

@@ -5,12 +5,16 @@ use std::future::Future;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet as RsType, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Namespace as NsType, Node as NodeType, Pod as PodType};
+use k8s_openapi::api::core::v1::{
+    Namespace as NsType, Node as NodeType, PersistentVolume, PersistentVolumeClaim, Pod as PodType,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::api::ListParams;
 use reflex_core::cluster::{ClusterError, ClusterView, ReadResult};
-use reflex_core::objects::{Hpa, LabelSelector, Namespace, Node, Pdb, Pod, ReplicaSet, Workload};
+use reflex_core::objects::{
+    Hpa, LabelSelector, Namespace, Node, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
+};
 use reflex_core::vocab::target::TargetKind;
 
 use crate::KubeCluster;
@@ -158,5 +162,17 @@ impl ClusterView for KubeCluster {
             collection::<PodType>(Some(namespace)),
             ListParams::default().labels(&selector_query(selector)),
         )
+    }
+
+    fn pvc(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Option<Pvc>>> + Send {
+        self.get_one(collection::<PersistentVolumeClaim>(Some(namespace)), name)
+    }
+
+    fn pv(&self, name: &str) -> impl Future<Output = ReadResult<Option<Pv>>> + Send {
+        self.get_one(collection::<PersistentVolume>(None), name)
     }
 }

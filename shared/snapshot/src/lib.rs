@@ -7,6 +7,12 @@
 //! private copy, controllers are simulated as instantly successful, and a
 //! PodDisruptionBudget at zero refuses evictions for good, because nothing in a static
 //! snapshot will ever free it. Nothing leaves the process.
+//!
+//! Kinds beyond the snapshot command's first eight are optional (HorizontalPodAutoscalers,
+//! PersistentVolumeClaims, PersistentVolumes): a file without them still loads. When a
+//! drain finds no claim of a pod in a snapshot holding none at all,
+//! [`ClusterView::missing_kind`] says so, so the note points at the `kubectl get` command
+//! rather than at the cluster.
 
 use std::collections::BTreeMap;
 use std::future::{Future, ready};
@@ -15,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 use reflex_core::cluster::{Actuator, ClusterError, ClusterView, Fleet, ReadResult, Submit};
 
 use reflex_core::objects::{
-    Hpa, LabelSelector, Namespace, Node, OwnerRef, Pdb, Pod, ReplicaSet, Workload,
+    Hpa, LabelSelector, Namespace, Node, OwnerRef, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
 };
 
 use reflex_core::vocab::annotations::RESTARTED_AT_ANNOTATION;
@@ -55,6 +61,8 @@ struct State {
     nodes: BTreeMap<String, Node>,
     pdbs: BTreeMap<Key, Pdb>,
     hpas: BTreeMap<Key, Hpa>,
+    pvcs: BTreeMap<Key, Pvc>,
+    pvs: BTreeMap<String, Pv>,
     /// Kinds present in the file that reflex does not read, with counts.
     skipped: BTreeMap<String, usize>,
     /// Instances the simulated fleet terminated.
@@ -133,7 +141,8 @@ fn key(ns: &str, name: &str) -> Key {
 
 impl Snapshot {
     /// Loads a `kubectl get nodes,namespaces,pods,deployments,replicasets,statefulsets,
-    /// daemonsets,poddisruptionbudgets -A -o json` List. Other kinds are skipped and counted.
+    /// daemonsets,poddisruptionbudgets,persistentvolumeclaims,persistentvolumes -A -o json`
+    /// List (HorizontalPodAutoscalers are read too). Other kinds are skipped and counted.
     pub fn from_json(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
         let list: List<'_> =
             serde_json::from_slice(bytes).map_err(|e| SnapshotError::NotAList(e.to_string()))?;
@@ -195,6 +204,16 @@ impl Snapshot {
                     state
                         .hpas
                         .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
+                }
+                "PersistentVolumeClaim" => {
+                    state
+                        .pvcs
+                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
+                }
+                "PersistentVolume" => {
+                    state
+                        .pvs
+                        .insert(name.clone(), decode(raw).map_err(item_err)?);
                 }
                 other => *state.skipped.entry(other.to_owned()).or_default() += 1,
             }
@@ -350,6 +369,32 @@ impl ClusterView for Snapshot {
             .filter(|((ns, _), p)| ns == namespace && selector.matches(&p.metadata.labels))
             .map(|(_, p)| p.clone())
             .collect()))
+    }
+
+    fn pvc(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Option<Pvc>>> + Send {
+        ready(Ok(self.state().pvcs.get(&key(namespace, name)).cloned()))
+    }
+
+    fn pv(&self, name: &str) -> impl Future<Output = ReadResult<Option<Pv>>> + Send {
+        ready(Ok(self.state().pvs.get(name).cloned()))
+    }
+
+    fn missing_kind(&self, resource: &str) -> Option<String> {
+        let s = self.state();
+        let empty = match resource {
+            "persistentvolumeclaims" => s.pvcs.is_empty(),
+            "persistentvolumes" => s.pvs.is_empty(),
+            _ => false,
+        };
+        empty.then(|| {
+            format!(
+                "the snapshot holds no {resource} (add persistentvolumeclaims,persistentvolumes to the kubectl get command that takes it)"
+            )
+        })
     }
 }
 

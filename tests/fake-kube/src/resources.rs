@@ -1,6 +1,7 @@
 //! The resource types the fake serves and how request paths map onto them.
 //!
-//! Only the kinds of reflex's snapshot format exist here; any other path is a 404,
+//! Only the kinds of reflex's snapshot format exist here (PersistentVolumeClaims and
+//! PersistentVolumes included, for the drain's local-storage check); any other path is a 404,
 //! as it would be for an API group the server does not have. Paths are parsed the way
 //! kube-apiserver routes them: `/api/v1/...` for the core group, `/apis/{group}/{version}/...`
 //! otherwise, with `namespaces/{ns}/` in front of namespaced resources.
@@ -50,6 +51,10 @@ impl ResourceType {
 pub(crate) static NODES: ResourceType = core("nodes", "Node", false);
 pub(crate) static NAMESPACES: ResourceType = core("namespaces", "Namespace", false);
 pub(crate) static PODS: ResourceType = core("pods", "Pod", true);
+pub(crate) static PERSISTENTVOLUMECLAIMS: ResourceType =
+    core("persistentvolumeclaims", "PersistentVolumeClaim", true);
+pub(crate) static PERSISTENTVOLUMES: ResourceType =
+    core("persistentvolumes", "PersistentVolume", false);
 pub(crate) static DEPLOYMENTS: ResourceType = apps("deployments", "Deployment");
 pub(crate) static REPLICASETS: ResourceType = apps("replicasets", "ReplicaSet");
 pub(crate) static STATEFULSETS: ResourceType = apps("statefulsets", "StatefulSet");
@@ -70,7 +75,8 @@ pub(crate) static HORIZONTALPODAUTOSCALERS: ResourceType = ResourceType {
     namespaced: true,
 };
 
-static ALL: [&ResourceType; 9] = [
+/// In the order of the snapshot command's kinds (an export lists them so).
+static ALL: [&ResourceType; 11] = [
     &NODES,
     &NAMESPACES,
     &PODS,
@@ -79,6 +85,8 @@ static ALL: [&ResourceType; 9] = [
     &STATEFULSETS,
     &DAEMONSETS,
     &PODDISRUPTIONBUDGETS,
+    &PERSISTENTVOLUMECLAIMS,
+    &PERSISTENTVOLUMES,
     &HORIZONTALPODAUTOSCALERS,
 ];
 
@@ -233,6 +241,28 @@ mod tests {
         assert_eq!(
             parsed("/api/v1/nodes/n1"),
             Some(("nodes", None, Some("n1".into()), None))
+        );
+    }
+
+    #[test]
+    fn claims_are_namespaced_and_volumes_cluster_scoped() {
+        assert_eq!(
+            parsed("/api/v1/namespaces/prod/persistentvolumeclaims/data-db-0"),
+            Some((
+                "persistentvolumeclaims",
+                Some("prod".into()),
+                Some("data-db-0".into()),
+                None
+            ))
+        );
+        assert_eq!(
+            parsed("/api/v1/persistentvolumes/pv-1"),
+            Some(("persistentvolumes", None, Some("pv-1".into()), None))
+        );
+        assert_eq!(parsed("/api/v1/persistentvolumeclaims/data-db-0"), None);
+        assert_eq!(
+            parsed("/api/v1/namespaces/prod/persistentvolumes/pv-1"),
+            None
         );
     }
 

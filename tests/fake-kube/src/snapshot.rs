@@ -1,5 +1,5 @@
 //! The snapshot format, both ways: seeding the store from a kubectl `List` (as produced by
-//! `kubectl get nodes,namespaces,pods,deployments,replicasets,statefulsets,daemonsets,poddisruptionbudgets -A -o json`)
+//! `kubectl get nodes,namespaces,pods,deployments,replicasets,statefulsets,daemonsets,poddisruptionbudgets,persistentvolumeclaims,persistentvolumes -A -o json`)
 //! and exporting the store in the same shape.
 //!
 //! Seeded objects keep their `resourceVersion`, `uid` and timestamps, so a test can compare

@@ -6,8 +6,11 @@
 //! the cap of nodes are NotReady (a systemic fault); at most `nodes.max_in_flight`
 //! replacements at once (a node reflex cordoned itself is resumed, not refused); the node
 //! must have an EC2 instance; no bare pod on it (a drain would lose it), and no pod keeping
-//! data on it (`emptyDir`) unless `nodes.evict_local_data` allows it. DaemonSet, mirror and finished pods are not evicted; PodDisruptionBudgets
-//! the drain will wait on are noted.
+//! data on it unless `nodes.evict_local_data` allows it: an `emptyDir` volume, or a claim
+//! bound to a `local` or `hostPath` PersistentVolume (the claims of the pods to evict are
+//! read for this, see [`crate::drain::decide`]; one not found is noted, not refused).
+//! DaemonSet, mirror and finished pods are not evicted; PodDisruptionBudgets the drain will
+//! wait on are noted.
 
 use crate::audit::rfc3339;
 use crate::cluster::ClusterView;
@@ -78,12 +81,10 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
         ))));
     };
 
-    let drain = drain::select(
-        &name,
-        ctx.cluster.pods_on_node(&name).await?,
-        ctx.g().nodes.evict_local_data,
-    )
-    .map_err(|reason| refuse(Refusal::suppressed(reason)))?;
+    let pods = ctx.cluster.pods_on_node(&name).await?;
+    let drain = drain::decide(ctx.cluster, &name, pods, ctx.g().nodes.evict_local_data)
+        .await?
+        .map_err(|reason| refuse(Refusal::suppressed(reason)))?;
     notes.extend(drain.notes);
     let evict = drain.evict;
     notes.extend(pdb_notes(ctx, &evict).await?);

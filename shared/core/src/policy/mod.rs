@@ -99,8 +99,9 @@ pub struct NodeLimits {
     /// On a NotReady node, a pod whose deletion was requested longer ago than this counts as
     /// gone: a dead kubelet never confirms it (kubectl's `--skip-wait-for-delete-timeout`).
     pub terminating_grace: Span,
-    /// Whether a drain may evict pods that keep data on the node (`emptyDir` volumes, local
-    /// persistent volumes); when false such a node is not drained and the pods are named.
+    /// Whether a drain may evict pods that keep data on the node (`emptyDir` volumes, claims
+    /// bound to `local` or `hostPath` PersistentVolumes); when false such a node is not
+    /// drained and the pods and volumes are named.
     pub evict_local_data: bool,
 }
 

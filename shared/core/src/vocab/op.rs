@@ -27,7 +27,8 @@ impl std::fmt::Display for PodRef {
 /// pods it finds on the node after the cordon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DrainRules {
-    /// Whether pods that keep data on the node (`emptyDir`) may be evicted.
+    /// Whether pods that keep data on the node (`emptyDir`, local persistent volumes) may be
+    /// evicted.
     pub evict_local_data: bool,
     /// The drain timeout (evictions, and the wait for evicted pods).
     pub timeout: Span,

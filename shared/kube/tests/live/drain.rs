@@ -1,7 +1,9 @@
 //! `replace_node`: cordon with the reason recorded, evict through the Eviction API
 //! (DaemonSet pods untouched), wait until the pods are gone, then hand the instance to the
 //! fleet; refused for a node with a bare pod; a PodDisruptionBudget at zero ends the drain
-//! at its timeout with the node left cordoned and no termination.
+//! at its timeout with the node left cordoned and no termination; pods scheduled during the
+//! cordon are evicted too, or stop the drain (bare, or on a local persistent volume); the
+//! claims of the node's pods are read once each.
 
 use std::time::{Duration, Instant};
 
@@ -324,4 +326,182 @@ async fn a_bare_pod_scheduled_before_the_cordon_stops_the_drain_with_the_node_co
     );
     let node = fake.object("Node", None, SICK_NODE).unwrap();
     assert_eq!(node["spec"]["unschedulable"], true);
+}
+
+/// The claim `production/{claim}`, bound to the local PersistentVolume `volume` on the
+/// sick node, as the API serves them.
+fn seed_local_claim(fake: &reflex_fake_kube::FakeKube, claim: &str, volume: &str) {
+    fake.put_object(serde_json::json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim, "namespace": "production"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "volumeName": volume,
+                 "resources": {"requests": {"storage": "10Gi"}}},
+        "status": {"phase": "Bound"},
+    }))
+    .unwrap();
+    fake.put_object(serde_json::json!({
+        "apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": volume},
+        "spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"},
+                 "local": {"path": "/mnt/nvme0"},
+                 "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "production", "name": claim},
+                 "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                     {"key": "kubernetes.io/hostname", "operator": "In", "values": [SICK_NODE]}]}]}}},
+        "status": {"phase": "Bound"},
+    }))
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_on_a_local_volume_scheduled_before_the_cordon_stops_the_drain_before_any_eviction() {
+    // The second look after the cordon used to evict such a pod like any other, and the
+    // termination then took its volume's disk with the node.
+    let fake = start_voting_app().await;
+    seed_local_claim(&fake, "cache-late", "local-pv-late");
+    let fleet = RecordingFleet::default();
+    let mut pod = newcomer("worker-69d4c8b7f-late2", Some("worker-69d4c8b7f"));
+    pod["spec"]["volumes"] = serde_json::json!([
+        {"name": "cache", "persistentVolumeClaim": {"claimName": "cache-late"}}
+    ]);
+    let r = drain_with_a_pod_scheduled_during_the_cordon(&fake, &fleet, pod).await;
+
+    assert_eq!(r.verdict, Verdict::Failed, "{r:?}");
+    assert_eq!(steps(&r)[0], ("cordon".into(), StepResult::Ok));
+    assert_eq!(steps(&r)[1], ("evict".into(), StepResult::Failed), "{r:?}");
+    let refusal = "after the cordon: pods on node ip-10-0-2-41.ec2.internal keep data on it: production/worker-69d4c8b7f-late2 (local persistent volume local-pv-late)";
+    assert!(r.steps[1].detail.contains(refusal), "{r:?}");
+    assert!(r.reason.contains(refusal), "{}", r.reason);
+    assert!(
+        r.reason
+            .contains("guardrails.nodes.evict_local_data does not allow"),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.steps[2..].iter().all(|s| s.result == StepResult::Skipped),
+        "{r:?}"
+    );
+    let requests = fake.requests();
+    assert!(
+        !requests.iter().any(|q| q.path.ends_with("/eviction")),
+        "nothing evicted"
+    );
+    // The claim and its volume were read after the cordon, by the executor.
+    let cordon = requests
+        .iter()
+        .position(|q| q.method == "PATCH" && q.path.ends_with(SICK_NODE))
+        .unwrap();
+    let lines: Vec<String> = requests[cordon..].iter().map(|q| q.line()).collect();
+    assert!(
+        lines.contains(
+            &"GET /api/v1/namespaces/production/persistentvolumeclaims/cache-late".into()
+        ) && lines.contains(&"GET /api/v1/persistentvolumes/local-pv-late".into()),
+        "{lines:?}"
+    );
+    assert!(fleet.calls().is_empty());
+    for pod in [
+        "vote-6f7c9b8d5-x2k4q",
+        "worker-69d4c8b7f-h7s2d",
+        "worker-69d4c8b7f-late2",
+    ] {
+        assert!(
+            fake.object("Pod", Some("production"), pod).is_some(),
+            "{pod}"
+        );
+    }
+    let node = fake.object("Node", None, SICK_NODE).unwrap();
+    assert_eq!(node["spec"]["unschedulable"], true);
+}
+
+/// The requests for claims and volumes, as `METHOD path` lines.
+fn storage_reads(fake: &reflex_fake_kube::FakeKube) -> Vec<String> {
+    fake.requests()
+        .iter()
+        .filter(|q| q.path.contains("/persistentvolume"))
+        .map(|q| q.line())
+        .collect()
+}
+
+/// A dry-run replacement of the node running `production/db-0`, whose claim `data-db-0`
+/// is bound to an EBS volume; its record.
+async fn plan_db_node_drain(kube: &reflex_kube::KubeCluster) -> reflex_core::audit::AuditRecord {
+    let r = run(
+        kube,
+        &policy(60, 2),
+        Mode::DryRun,
+        "alertmanager/node-not-ready-db-node-pdb-blocks-drain.json",
+    )
+    .await;
+    assert_eq!(steps(&r)[0].0, "cordon", "{r:?}");
+    r
+}
+
+#[tokio::test]
+async fn a_drain_plan_reads_each_claim_and_its_volume_once_and_nothing_for_pods_without() {
+    let fake = start_voting_app().await;
+    let kube = cluster(&fake);
+
+    // production/db-0 mounts data-db-0, bound to an EBS volume: read, and drained as before.
+    let r = plan_db_node_drain(&kube).await;
+    assert!(
+        r.steps
+            .iter()
+            .any(|s| s.call.ends_with("/pods/db-0/eviction")),
+        "{r:?}"
+    );
+    assert_eq!(
+        storage_reads(&fake),
+        [
+            "GET /api/v1/namespaces/production/persistentvolumeclaims/data-db-0",
+            "GET /api/v1/persistentvolumes/pvc-8d2f6c1a-4b7e-4f39-a5d0-3e9c71b42f86",
+        ]
+    );
+
+    // No pod on the sick node mounts a claim: no such read at all.
+    fake.clear_requests();
+    let r = run(&kube, &policy(2, 2), Mode::DryRun, SICK).await;
+    assert_eq!(r.verdict, Verdict::Planned, "{r:?}");
+    assert_eq!(storage_reads(&fake), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_claim_the_api_does_not_have_is_noted_and_the_drain_planned() {
+    let fake = start_voting_app().await;
+    fake.remove_object("PersistentVolumeClaim", Some("production"), "data-db-0")
+        .unwrap();
+    let kube = cluster(&fake);
+
+    let r = plan_db_node_drain(&kube).await;
+
+    assert_eq!(steps(&r)[0].0, "cordon", "{r:?}");
+    assert!(
+        r.notes.iter().any(|n| n
+            == "not checked for local persistent volumes (their pods are evicted as if none were on the node): PersistentVolumeClaim production/data-db-0 (mounted by production/db-0) not found"),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_second_look_could_not_check_is_noted_in_the_record() {
+    let fake = start_voting_app().await;
+    let fleet = RecordingFleet::default();
+    let mut pod = newcomer("worker-69d4c8b7f-late3", Some("worker-69d4c8b7f"));
+    pod["spec"]["volumes"] = serde_json::json!([
+        {"name": "cache", "persistentVolumeClaim": {"claimName": "cache-gone"}}
+    ]);
+    let r = drain_with_a_pod_scheduled_during_the_cordon(&fake, &fleet, pod).await;
+
+    assert_eq!(r.verdict, Verdict::Executed, "{r:?}");
+    assert!(
+        r.notes.iter().any(|n| n.ends_with(
+            "PersistentVolumeClaim production/cache-gone (mounted by production/worker-69d4c8b7f-late3) not found"
+        )),
+        "{:?}",
+        r.notes
+    );
+    assert!(
+        fake.object("Pod", Some("production"), "worker-69d4c8b7f-late3")
+            .is_none()
+    );
 }

@@ -7,7 +7,8 @@
 //! - `rollback`: the `test`-guarded patch, and a stale resourceVersion as a conflict.
 //! - `credentials`: bearer tokens that expire during a drain, refused credentials.
 //! - `dead_node`: draining a node whose kubelet is gone: Terminating pods and the grace.
-//! - `drain`: node replacement: cordon, evictions, DaemonSet and bare pods, PDB timeout.
+//! - `drain`: node replacement: cordon, evictions, DaemonSet and bare pods, PDB timeout,
+//!   pods scheduled during the cordon, claims on local persistent volumes.
 //! - `faults`: 429 and 500 bursts, dropped connections, latency past the timeouts.
 //! - `scale`: a 100-pod drain, timed.
 //!

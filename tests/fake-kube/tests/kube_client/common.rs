@@ -5,7 +5,9 @@ use std::time::Duration;
 use reflex_fake_kube::FakeKube;
 
 /// Two nodes; `production/vote` (2 replicas, ReplicaSet revisions 1 and 2) with its pods and
-/// a PDB allowing one disruption; a bare pod; a `monitoring/node-exporter` DaemonSet pod per node.
+/// a PDB allowing one disruption; a bare pod; a `monitoring/node-exporter` DaemonSet pod per
+/// node; the claim `monitoring/metrics-data`, bound to the local PersistentVolume
+/// `local-pv-2b6e1f0c` on the second node.
 pub const SNAPSHOT: &[u8] = include_bytes!("../data/cluster.json");
 
 pub const NODE_1: &str = "ip-10-0-1-10.eu-west-1.compute.internal";

@@ -1,6 +1,6 @@
-//! Get, list, selectors and 404s.
+//! Get, list, selectors and 404s, of namespaced and cluster-scoped kinds.
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -82,6 +82,63 @@ async fn missing_object_is_a_not_found_status_in_kube_error() {
         "poddisruptionbudgets.policy \"absent\" not found"
     );
     assert_eq!(budgets.get_opt("absent").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn claims_and_their_volumes_are_served_from_the_snapshot() {
+    let fake = start().await;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client(&fake), "monitoring");
+    let claim = claims.get("metrics-data").await.unwrap();
+    assert_eq!(
+        claim.spec.unwrap().volume_name.as_deref(),
+        Some("local-pv-2b6e1f0c")
+    );
+    let everywhere: Api<PersistentVolumeClaim> = Api::all(client(&fake));
+    let listed = everywhere.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        listed
+            .items
+            .iter()
+            .map(|c| c.name_any())
+            .collect::<Vec<_>>(),
+        ["metrics-data"]
+    );
+    // A claim lives in its namespace only.
+    let elsewhere: Api<PersistentVolumeClaim> = Api::namespaced(client(&fake), "production");
+    assert_eq!(elsewhere.get_opt("metrics-data").await.unwrap(), None);
+
+    let volumes: Api<PersistentVolume> = Api::all(client(&fake));
+    let volume = volumes.get("local-pv-2b6e1f0c").await.unwrap();
+    assert_eq!(volume.spec.unwrap().local.unwrap().path, "/mnt/nvme0");
+    assert_eq!(
+        volumes
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_missing_claim_or_volume_is_not_found() {
+    let fake = start().await;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client(&fake), "monitoring");
+    let kube::Error::Api(status) = claims.get("absent").await.unwrap_err() else {
+        panic!("not an API error")
+    };
+    assert_eq!(status.code, 404);
+    assert_eq!(
+        status.message,
+        "persistentvolumeclaims \"absent\" not found"
+    );
+    let volumes: Api<PersistentVolume> = Api::all(client(&fake));
+    let kube::Error::Api(status) = volumes.get("absent").await.unwrap_err() else {
+        panic!("not an API error")
+    };
+    assert_eq!(status.code, 404);
+    assert_eq!(status.message, "persistentvolumes \"absent\" not found");
 }
 
 #[tokio::test]

@@ -27,16 +27,16 @@ pub enum Store {
     /// A JSON-lines audit log.
     File {
         /// The log, read at open.
-        log: AuditLog,
+        log: Box<AuditLog>,
         /// Its path, for messages.
         path: PathBuf,
     },
     /// The DynamoDB audit table.
     Table {
         /// The table.
-        ledger: DynamoLedger,
+        ledger: Box<DynamoLedger>,
         /// The session (for who the caller is).
-        aws: Aws,
+        aws: Box<Aws>,
     },
 }
 
@@ -65,7 +65,7 @@ impl Store {
                     anyhow::bail!("audit log {} does not exist", path.display());
                 }
                 Ok(Store::File {
-                    log: AuditLog::open(path)?,
+                    log: Box::new(AuditLog::open(path)?),
                     path: path.clone(),
                 })
             }
@@ -76,8 +76,8 @@ impl Store {
                     .block_on(Aws::connect(config))
                     .context("cannot use the DynamoDB table")?;
                 Ok(Store::Table {
-                    ledger: DynamoLedger::new(&aws),
-                    aws,
+                    ledger: Box::new(DynamoLedger::new(&aws)),
+                    aws: Box::new(aws),
                 })
             }
             (None, None) => anyhow::bail!("give a store: --audit-log FILE or --table NAME"),

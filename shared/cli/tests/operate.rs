@@ -2,6 +2,8 @@
 //! `audit show`, `status`, `pause` and `resume` over an audit log file and over the DynamoDB
 //! table (moto); stale deliveries; shadow rules.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+
 mod common;
 
 use std::process::{Command, Output};

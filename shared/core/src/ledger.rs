@@ -453,27 +453,6 @@ impl MemoryLedger {
     pub fn controls(&self) -> Vec<ControlEvent> {
         self.lock().controls.clone()
     }
-
-    /// The node-replacement slots and target leases held at `now`.
-    pub fn held(
-        &self,
-        now: DateTime<Utc>,
-    ) -> (Vec<SlotHolder>, Vec<(TargetRef, String, DateTime<Utc>)>) {
-        let m = self.lock();
-        let slots = m
-            .slots
-            .values()
-            .filter(|h| h.until > now)
-            .cloned()
-            .collect();
-        let leases = m
-            .leases
-            .iter()
-            .filter(|(_, (_, until))| *until > now)
-            .map(|(t, (holder, until))| (t.clone(), holder.clone(), *until))
-            .collect();
-        (slots, leases)
-    }
 }
 
 impl Ledger for MemoryLedger {

@@ -231,15 +231,15 @@ pub(super) fn alarm_action(top: &Top<'_>, ctx: &Ctx) -> Decoded {
     };
     let ctx = match sent(top, ctx) {
         Ok(ctx) => ctx,
-        Err(rejected) => return rejected,
+        Err(reason) => return ctx.reject(reason),
     };
     camel_alarm(top.alarm_data, "alarmData", arn, &ALARM_ACTION, top, &ctx)
 }
 
 /// The context with the event's own send time (`time`), which a stale check compares.
-fn sent(top: &Top<'_>, ctx: &Ctx) -> Result<Ctx, Decoded> {
-    let time = json::optional_str(top.time, "time").map_err(|reason| ctx.reject(reason))?;
-    let at = optional_time(time.as_ref().map(Str::as_str), "time").map_err(|r| ctx.reject(r))?;
+fn sent(top: &Top<'_>, ctx: &Ctx) -> Result<Ctx, String> {
+    let time = json::optional_str(top.time, "time")?;
+    let at = optional_time(time.as_ref().map(Str::as_str), "time")?;
     Ok(ctx.sent(at))
 }
 
@@ -265,7 +265,7 @@ pub(super) fn eventbridge(top: &Top<'_>, ctx: &Ctx) -> Decoded {
     let arn = resources.into_iter().next();
     let ctx = match sent(top, ctx) {
         Ok(ctx) => ctx,
-        Err(rejected) => return rejected,
+        Err(reason) => return ctx.reject(reason),
     };
     camel_alarm(top.detail, "detail", arn, &EVENTBRIDGE, top, &ctx)
 }

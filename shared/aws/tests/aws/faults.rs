@@ -175,7 +175,10 @@ async fn pipeline_on_a_throttled_store_records_failed_and_asks_for_a_retry() {
     let h = &handled[0];
     assert_eq!(h.record.verdict, Verdict::Failed, "{}", h.record.reason);
     assert!(
-        h.record.reason.contains("could not claim"),
+        // The pause is the first thing read for an alert, before the claim.
+        h.record
+            .reason
+            .contains("could not read whether reflex is paused"),
         "{}",
         h.record.reason
     );

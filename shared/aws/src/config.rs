@@ -54,6 +54,24 @@ impl Default for Retries {
     }
 }
 
+/// The value of `name` through `var`, trimmed; `None` when unset or blank.
+fn set(var: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    var(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The region from `AWS_REGION` or `AWS_DEFAULT_REGION`; `hint` says what it is for.
+fn region(var: &impl Fn(&str) -> Option<String>, hint: &'static str) -> Result<String, AwsError> {
+    REGION_VARS
+        .iter()
+        .find_map(|name| set(var, name))
+        .ok_or(AwsError::MissingVar {
+            name: "AWS_REGION",
+            hint,
+        })
+}
+
 /// What the AWS adapters need to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsConfig {
@@ -79,18 +97,8 @@ impl AwsConfig {
 
     /// Reads the configuration through `var` (the environment, or a map in tests).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<AwsConfig, AwsError> {
-        let get = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let region = REGION_VARS
-            .iter()
-            .find_map(|name| get(name))
-            .ok_or(AwsError::MissingVar {
-                name: "AWS_REGION",
-                hint: "the AWS region of the cluster (Lambda sets it)",
-            })?;
+        let get = |name: &str| set(&var, name);
+        let region = region(&var, "the AWS region of the cluster (Lambda sets it)")?;
         let required = |name: &'static str, hint: &'static str| {
             get(name).ok_or(AwsError::MissingVar { name, hint })
         };
@@ -127,18 +135,11 @@ impl AwsConfig {
         table: Option<&str>,
         cluster: bool,
     ) -> Result<AwsConfig, AwsError> {
-        let get = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let region = REGION_VARS
-            .iter()
-            .find_map(|name| get(name))
-            .ok_or(AwsError::MissingVar {
-                name: "AWS_REGION",
-                hint: "the AWS region of the table and the cluster (or AWS_DEFAULT_REGION)",
-            })?;
+        let get = |name: &str| set(&var, name);
+        let region = region(
+            &var,
+            "the AWS region of the table and the cluster (or AWS_DEFAULT_REGION)",
+        )?;
         let cluster_name = match get("REFLEX_CLUSTER_NAME") {
             Some(name) => name,
             None if cluster => {

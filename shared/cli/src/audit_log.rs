@@ -137,12 +137,7 @@ impl Ledger for AuditLog {
         by: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send {
-        let ended = self
-            .memory
-            .controls()
-            .last()
-            .filter(|e| e.control == Control::Pause && e.pause.in_force(now))
-            .map(|e| e.pause.clone());
+        let ended = self.memory.pause_in_force(now);
         let result = match ended {
             Some(pause) => {
                 let event = ControlEvent {

@@ -449,6 +449,11 @@ impl MemoryLedger {
         m.controls.push(event);
     }
 
+    /// The pause in force at `now`, if any.
+    pub fn pause_in_force(&self, now: DateTime<Utc>) -> Option<Pause> {
+        self.lock().pause.clone().filter(|p| p.in_force(now))
+    }
+
     /// Every pause and resume, oldest first.
     pub fn controls(&self) -> Vec<ControlEvent> {
         self.lock().controls.clone()
@@ -460,8 +465,7 @@ impl Ledger for MemoryLedger {
         &self,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send {
-        let pause = self.lock().pause.clone().filter(|p| p.in_force(now));
-        ready(Ok(pause))
+        ready(Ok(self.pause_in_force(now)))
     }
 
     fn pause(&self, pause: &Pause) -> impl Future<Output = Result<(), LedgerError>> + Send {
@@ -479,7 +483,7 @@ impl Ledger for MemoryLedger {
         by: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Pause>, LedgerError>> + Send {
-        let ended = self.lock().pause.clone().filter(|p| p.in_force(now));
+        let ended = self.pause_in_force(now);
         if let Some(pause) = &ended {
             self.replay_control(ControlEvent {
                 control: Control::Resume,

@@ -49,6 +49,20 @@ pub async fn moto_aws() -> Aws {
     connect(config(&moto::moto().endpoint)).await
 }
 
+/// A global index projecting every attribute, as the template's indexes do.
+fn index(name: &str, keys: Vec<KeySchemaElement>) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .set_key_schema(Some(keys))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .expect("index")
+}
+
 /// Creates the configured audit table the way `infra/template.yaml` declares it.
 pub async fn create_table(aws: &Aws) -> DynamoLedger {
     let client = Client::new(aws.sdk_config());
@@ -78,31 +92,11 @@ pub async fn create_table(aws: &Aws) -> DynamoLedger {
         .attribute_definitions(attr("id"))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by_time")
-                .key_schema(key("gsi1pk", KeyType::Hash))
-                .key_schema(key("gsi1sk", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("index"),
-        )
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name("by_id")
-                .key_schema(key("id", KeyType::Hash))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("index"),
-        )
+        .global_secondary_indexes(index(
+            "by_time",
+            vec![key("gsi1pk", KeyType::Hash), key("gsi1sk", KeyType::Range)],
+        ))
+        .global_secondary_indexes(index("by_id", vec![key("id", KeyType::Hash)]))
         .send()
         .await
         .expect("create table");

@@ -1,13 +1,13 @@
 //! `--kubeconfig FILE [--context NAME]`: replay against a live cluster.
 //!
 //! Reads go to the API server; plans are sent with server-side `dryRun=All` unless
-//! `--execute`. Instance termination needs the AWS adapter, which the CLI does not wire in
-//! yet: [`NoFleet`] says what a node replacement would terminate in a dry run and refuses
-//! it when executing, after the node was cordoned and drained (the safe state).
+//! `--execute`. Instances are terminated through the same Auto Scaling adapter the
+//! `remediate` function uses, when the environment names the cluster ([`LiveFleet`]).
 
 use std::path::Path;
 
 use anyhow::Context;
+use reflex_aws::{AsgFleet, Aws, AwsConfig};
 use reflex_core::cluster::{ClusterError, Fleet, Submit};
 use reflex_kube::KubeCluster;
 
@@ -26,18 +26,52 @@ pub fn connect(
         })
 }
 
-/// The fleet of a live replay without the AWS adapter.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoFleet;
+/// The fleet of a live replay: the function's own [`AsgFleet`] when the environment names
+/// the cluster (`REFLEX_CLUSTER_NAME`, with the AWS region and credentials), else none.
+#[derive(Debug)]
+pub enum LiveFleet {
+    /// Instances are terminated in (dry run: checked against) the cluster's Auto Scaling
+    /// groups, exactly as the `remediate` function does.
+    Asg(AsgFleet),
+    /// No AWS settings: a dry run says which instance would go; `--execute` refuses the
+    /// termination, which the executor asks before the cordon, so the node is left alone.
+    None {
+        /// Whether the replay executes.
+        executing: bool,
+    },
+}
 
-impl Fleet for NoFleet {
+impl LiveFleet {
+    /// The fleet the environment read through `var` allows: AWS when it names the cluster.
+    pub fn from_env(
+        runtime: &tokio::runtime::Runtime,
+        var: impl Fn(&str) -> Option<String>,
+        executing: bool,
+    ) -> anyhow::Result<LiveFleet> {
+        if var(CLUSTER_VAR).is_none_or(|v| v.is_empty()) {
+            return Ok(LiveFleet::None { executing });
+        }
+        let config = AwsConfig::for_cli(var, None, true)
+            .context("cannot terminate instances through Auto Scaling")?;
+        let aws = runtime
+            .block_on(Aws::connect(config))
+            .context("cannot terminate instances through Auto Scaling")?;
+        Ok(LiveFleet::Asg(AsgFleet::new(&aws)))
+    }
+}
+
+/// Names the cluster whose Auto Scaling groups may lose an instance.
+const CLUSTER_VAR: &str = "REFLEX_CLUSTER_NAME";
+
+impl Fleet for LiveFleet {
     async fn terminate(&self, instance_id: &str, submit: Submit) -> Result<String, ClusterError> {
-        match submit {
-            Submit::DryRun => Ok(format!(
-                "would terminate instance {instance_id} in its Auto Scaling group (not sent: the CLI has no AWS adapter)"
+        match (self, submit) {
+            (LiveFleet::Asg(fleet), _) => fleet.terminate(instance_id, submit).await,
+            (LiveFleet::None { executing: false }, Submit::DryRun) => Ok(format!(
+                "would terminate instance {instance_id} in its Auto Scaling group (not checked: set {CLUSTER_VAR} and AWS_REGION to ask Auto Scaling)"
             )),
-            Submit::Apply => Err(ClusterError::Unsupported(format!(
-                "instance termination needs the AWS adapter, which the CLI does not include: instance {instance_id} was not terminated (its node stays cordoned and drained)"
+            (LiveFleet::None { .. }, _) => Err(ClusterError::Unsupported(format!(
+                "terminating instance {instance_id} needs AWS settings: set {CLUSTER_VAR} (and AWS_REGION, with credentials allowed to terminate in the cluster's Auto Scaling groups)"
             ))),
         }
     }

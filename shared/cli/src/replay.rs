@@ -71,7 +71,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
     match &cluster {
         Cluster::Live(kube) => run.events(&Adapters {
             cluster: Some(kube),
-            live: Some((kube, &live::NoFleet)),
+            live: Some((
+                kube,
+                &live::LiveFleet::from_env(&runtime, |v| std::env::var(v).ok(), args.execute)?,
+            )),
             ledger: &ledger,
             notifier: &(),
             alarms: &(),

@@ -1,11 +1,13 @@
 //! `reflex replay --kubeconfig`: the real binary against the fake API server over HTTP,
-//! seeded with events/cluster/voting-app.json, fed the sample events.
+//! seeded with events/cluster/voting-app.json, fed the sample events; node replacements
+//! also against moto's Auto Scaling, as the `remediate` function does them.
 
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test with its message.
 
 mod common;
 
-use common::{event, reflex, replay_json, snapshot, temp_file};
+use common::{event, moto_env, reflex, replay_json, replay_json_env, snapshot, temp_file};
+use reflex_test_support::asg;
 use reflex_test_support::kube::Background;
 use serde_json::Value;
 
@@ -118,7 +120,7 @@ fn execute_rolls_the_live_deployment_back_and_verifies_it() {
 }
 
 #[test]
-fn a_node_replacement_drains_then_stops_at_the_instance_without_aws() {
+fn without_aws_settings_an_executed_node_replacement_is_refused_before_the_cordon() {
     let live = live("replace-node");
 
     let (code, records) = live.execute(SICK_NODE);
@@ -126,28 +128,174 @@ fn a_node_replacement_drains_then_stops_at_the_instance_without_aws() {
     assert_eq!(code, 1, "{records:?}");
     let r = &records[0];
     assert_eq!(r["verdict"], "failed", "{r}");
-    assert_eq!(step(r, "wait_pods_gone")["result"], "ok");
     let terminate = step(r, "terminate_instance");
-    assert_eq!(terminate["result"], "failed");
+    assert_eq!(terminate["result"], "skipped", "{terminate}");
+    let detail = terminate["detail"].as_str().unwrap();
     assert!(
-        terminate["detail"]
-            .as_str()
-            .unwrap()
-            .contains("instance termination needs the AWS adapter"),
+        detail.contains("needs AWS settings: set REFLEX_CLUSTER_NAME")
+            && detail.contains("nothing was changed"),
         "{terminate}"
     );
+    assert_eq!(step(r, "cordon")["result"], "skipped", "{r}");
+    assert_untouched(&live);
+}
+
+/// The sick node's pod is still there, the node schedulable, and nothing but reads (and
+/// dry runs) reached the API server.
+fn assert_untouched(live: &Live) {
     let node = live
         .server
         .fake
-        .object("Node", None, "ip-10-0-2-41.ec2.internal")
+        .object("Node", None, SICK_NODE_NAME)
         .unwrap();
-    assert_eq!(node["spec"]["unschedulable"], true);
+    assert_ne!(node["spec"]["unschedulable"], true, "{node}");
     assert!(
         live.server
             .fake
-            .object("Pod", Some("production"), "worker-69d4c8b7f-h7s2d")
+            .object("Pod", Some("production"), SICK_NODE_POD)
+            .is_some()
+    );
+    assert!(
+        live.server
+            .fake
+            .requests()
+            .iter()
+            .all(|q| q.method == "GET" || q.is_dry_run())
+    );
+}
+
+const SICK_NODE_NAME: &str = "ip-10-0-2-41.ec2.internal";
+const SICK_NODE_POD: &str = "worker-69d4c8b7f-h7s2d";
+/// The instance behind the sick node in the sample snapshot.
+const SICK_INSTANCE: &str = "i-0b7d3a9f1e6c24c58";
+
+/// The sample cluster with the sick node backed by a moto instance of a new group tagged
+/// `tag`, and the environment that points the binary at moto as cluster `voting-prod`.
+struct WithAws {
+    live: Live,
+    group: String,
+    instance: String,
+    env: Vec<(&'static str, String)>,
+}
+
+fn with_aws(name: &str, tag_cluster: &str) -> WithAws {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tag = (format!("kubernetes.io/cluster/{tag_cluster}"), "owned");
+    let (group, ids) = runtime.block_on(asg::group(Some(tag)));
+    let instance = ids[0].clone();
+    let seed = std::fs::read_to_string(snapshot())
+        .unwrap()
+        .replace(SICK_INSTANCE, &instance);
+    let server = Background::start(seed.as_bytes(), name);
+    let kubeconfig = server.kubeconfig.display().to_string();
+    let mut env = moto_env();
+    env.push(("REFLEX_CLUSTER_NAME", "voting-prod".to_owned()));
+    WithAws {
+        live: Live { server, kubeconfig },
+        group,
+        instance,
+        env,
+    }
+}
+
+impl WithAws {
+    fn replay(&self, extra: &[&str]) -> (i32, Vec<Value>) {
+        let policy = short_policy();
+        let mut args = vec!["--kubeconfig", &self.live.kubeconfig, "--policy", &policy];
+        args.extend_from_slice(extra);
+        let event = event(SICK_NODE);
+        args.push(&event);
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        replay_json_env(&args, &env)
+    }
+
+    fn group_state(&self) -> (Vec<String>, i32) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(asg::state(&self.group))
+    }
+}
+
+#[test]
+fn with_aws_settings_the_node_is_drained_and_its_instance_terminated_in_its_group() {
+    let aws = with_aws("replace-node-aws", "voting-prod");
+
+    let (code, records) = aws.replay(&["--execute"]);
+
+    assert_eq!(code, 0, "{records:?}");
+    let r = &records[0];
+    assert_eq!(r["verdict"], "executed", "{r}");
+    let ops: Vec<&str> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["op"].as_str().unwrap())
+        .collect();
+    let at = |op: &str| ops.iter().position(|o| *o == op).unwrap();
+    assert!(
+        at("cordon") < at("evict") && at("wait_pods_gone") < at("terminate_instance"),
+        "{ops:?}"
+    );
+    let terminate = step(r, "terminate_instance");
+    assert_eq!(terminate["result"], "ok", "{terminate}");
+    let detail = terminate["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "terminated instance {} in Auto Scaling group {}",
+            aws.instance, aws.group
+        )),
+        "{detail}"
+    );
+    let (in_service, desired) = aws.group_state();
+    assert!(!in_service.contains(&aws.instance), "{in_service:?}");
+    assert_eq!(desired, 2, "desired capacity kept");
+    let fake = &aws.live.server.fake;
+    let node = fake.object("Node", None, SICK_NODE_NAME).unwrap();
+    assert_eq!(node["spec"]["unschedulable"], true);
+    assert!(
+        fake.object("Pod", Some("production"), SICK_NODE_POD)
             .is_none()
     );
+}
+
+#[test]
+fn an_instance_outside_the_clusters_groups_is_refused_before_the_cordon() {
+    let aws = with_aws("replace-node-foreign", "someone-else");
+
+    let (code, records) = aws.replay(&["--execute"]);
+
+    assert_eq!(code, 1, "{records:?}");
+    let r = &records[0];
+    assert_eq!(r["verdict"], "failed", "{r}");
+    let detail = step(r, "terminate_instance")["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("is not tagged kubernetes.io/cluster/voting-prod=owned")
+            && detail.contains("nothing was changed"),
+        "{detail}"
+    );
+    assert_untouched(&aws.live);
+    assert!(aws.group_state().0.contains(&aws.instance));
+}
+
+#[test]
+fn a_dry_run_with_aws_settings_names_the_group_and_terminates_nothing() {
+    let aws = with_aws("replace-node-aws-dry-run", "voting-prod");
+
+    let (code, records) = aws.replay(&[]);
+
+    assert_eq!(code, 0, "{records:?}");
+    let detail = step(&records[0], "terminate_instance")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains(&format!(
+            "would terminate instance {} in Auto Scaling group {}",
+            aws.instance, aws.group
+        )),
+        "{detail}"
+    );
+    assert_untouched(&aws.live);
+    assert!(aws.group_state().0.contains(&aws.instance));
 }
 
 #[test]

@@ -6,22 +6,18 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::Utc;
-use common::{event, replay_json, snapshot, temp_file};
+use common::{event, moto_env, replay_json, snapshot, temp_file};
 use reflex_core::ledger::Ledger;
 use serde_json::Value;
 
 /// Runs `reflex` with `args` and `env`, as the local user `tester`.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reflex"))
-        .args(args)
-        .envs(env.iter().copied())
-        .env("USER", "tester")
-        .current_dir(common::repo())
-        .output()
-        .expect("run reflex")
+    let mut env = env.to_vec();
+    env.push(("USER", "tester"));
+    common::reflex_env(args, &env)
 }
 
 fn stdout(out: &Output) -> String {
@@ -538,17 +534,6 @@ fn a_shadow_rule_plans_while_reflex_enforces_and_holds_back_no_real_action() {
     assert_eq!(records[0]["verdict"], "planned");
     assert_eq!(records[0]["mode"], "dry-run");
     assert!(records[0].get("shadow").is_none());
-}
-
-/// The environment that points the binary at moto's DynamoDB.
-fn moto_env() -> Vec<(&'static str, String)> {
-    let moto = reflex_test_support::moto::moto();
-    vec![
-        ("AWS_REGION", reflex_test_support::moto::REGION.to_owned()),
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,10 @@
 //! decision made anew ([`drain::decide`]: claims read, same rules), so the drain also
 //! evicts what was scheduled onto the node since the plan was made, and stops for a
 //! newcomer it must not evict. Consecutive evictions are handed over as one batch, which
-//! adapters run in parallel.
+//! adapters run in parallel. A plan that ends by terminating an instance asks the fleet
+//! first (a dry run of the termination: is the instance in a group of this cluster, can it
+//! be reached?), so that a node is not cordoned and drained for a termination that would
+//! then be refused.
 
 use crate::cluster::{Actuator, ClusterError, Fleet, Submit};
 use crate::drain;
@@ -151,6 +154,17 @@ pub fn record_only(ops: &[Op]) -> Outcome {
     }
 }
 
+/// Asks the fleet, before anything is changed, whether the plan's instance termination
+/// would be accepted.
+async fn fleet_preflight<F: Fleet>(ops: &[Op], fleet: &F) -> Result<(), ClusterError> {
+    for op in ops {
+        if let Op::TerminateInstance { instance_id, .. } = op {
+            fleet.terminate(instance_id, Submit::DryRun).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs a plan against live adapters. In [`Mode::DryRun`] mutating steps go out with
 /// `dryRun=All` and waits are recorded only; in [`Mode::Enforce`] everything is performed.
 pub async fn run<A: Actuator, F: Fleet>(
@@ -169,6 +183,23 @@ pub async fn run<A: Actuator, F: Fleet>(
     let mut error = None;
     let mut notes = Vec::new();
     let mut cordoned: Option<(String, DrainRules)> = None;
+    if mode == Mode::Enforce
+        && let Err(e) = fleet_preflight(&ops, fleet).await
+    {
+        let reason = format!(
+            "not started: the instance termination, checked first, would fail ({e}); nothing was changed"
+        );
+        steps.extend(
+            ops.iter()
+                .map(|op| record(op, StepResult::Skipped, reason.clone())),
+        );
+        return Outcome {
+            verdict: Verdict::Failed,
+            steps,
+            error: Some(e),
+            notes,
+        };
+    }
     let mut i = 0;
     while i < ops.len() {
         if let Some((node, rules)) = cordoned.take()

@@ -4,6 +4,7 @@
 //! - [`moto`]: moto's server (AWS APIs over HTTP), one per test binary, and an SDK
 //!   configuration for it.
 //! - [`aws`]: reflex's AWS session on moto (or any endpoint), with unique resource names.
+//! - [`asg`]: Auto Scaling groups with instances on moto, for node replacement.
 //! - [`queue`]: an SQS queue subscribed to an SNS topic, to read back what was published.
 //! - [`kube`]: the fake API server seeded from a snapshot, and the kube client, the
 //!   `KubeCluster` and the kubeconfig file for it; also a fake served from its own runtime
@@ -15,6 +16,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test helper is a failed test
 
+pub mod asg;
 pub mod aws;
 pub mod kube;
 pub mod moto;

@@ -22,18 +22,42 @@ pub fn snapshot() -> String {
 
 /// Runs `reflex` with `args` from the repository root.
 pub fn reflex(args: &[&str]) -> Output {
+    reflex_env(args, &[])
+}
+
+/// Runs `reflex` with `args` and the variables `env` from the repository root. The
+/// variable that lets a live replay terminate instances is set only where a test sets it.
+pub fn reflex_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_reflex"))
         .args(args)
+        .env_remove("REFLEX_CLUSTER_NAME")
+        .envs(env.iter().copied())
         .current_dir(repo())
         .output()
         .expect("run reflex")
 }
 
+/// The environment that points the binary at moto's server (DynamoDB, Auto Scaling).
+pub fn moto_env() -> Vec<(&'static str, String)> {
+    let moto = reflex_test_support::moto::moto();
+    vec![
+        ("AWS_REGION", reflex_test_support::moto::REGION.to_owned()),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+    ]
+}
+
 /// `reflex replay --format json ARGS`: exit code and the parsed records.
 pub fn replay_json(args: &[&str]) -> (i32, Vec<Value>) {
+    replay_json_env(args, &[])
+}
+
+/// [`replay_json`] with the variables `env`.
+pub fn replay_json_env(args: &[&str], env: &[(&str, &str)]) -> (i32, Vec<Value>) {
     let mut all = vec!["replay", "--format", "json"];
     all.extend_from_slice(args);
-    let out = reflex(&all);
+    let out = reflex_env(&all, env);
     let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
     let records = stdout
         .lines()

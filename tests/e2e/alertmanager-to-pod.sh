@@ -4,8 +4,10 @@
 # the harness (tests/e2e/deliver.py) → `remediate` in enforce mode → the pod deleted on the
 # fake Kubernetes API server, the audit record in DynamoDB, the notification on its topic.
 # Then a CloudWatch node alarm published to the alerts topic → cordon, evictions and the
-# instance terminated in moto's Auto Scaling group. Both functions run as their real
-# binaries under `cargo lambda watch`.
+# instance terminated in moto's Auto Scaling group. Then `reflex pause --table` (the CLI
+# against the same DynamoDB table): an alert delivered while paused is `suppressed` and
+# nothing is deleted; after `reflex resume` a fresh alert is acted on. Both functions run as
+# their real binaries under `cargo lambda watch`.
 #
 # Usage: tests/e2e/alertmanager-to-pod.sh   (prints the measured alert → deletion time)
 set -euo pipefail
@@ -20,8 +22,8 @@ command -v prometheus-alertmanager >/dev/null || {
     step "apt-get install prometheus-alertmanager"
     apt-get install -y -qq prometheus-alertmanager >/dev/null
 }
-step "cargo build (fake-kube)"
-cargo build --quiet --locked -p reflex-fake-kube --bin fake-kube
+step "cargo build (fake-kube, reflex)"
+cargo build --quiet --locked -p reflex-fake-kube --bin fake-kube -p reflex-cli --bin reflex
 start_servers "$target/debug/fake-kube"
 setup_aws
 
@@ -171,5 +173,36 @@ sys.exit(0 if sys.argv[2] not in ids and desired == 1 else
          f"instance {sys.argv[2]} still in service ({ids}), desired capacity {desired}")' \
     "$moto_url" "$instance" || fail "instance not terminated in its group"
 
-step "passed: executed=$executed duplicate_suppressed=$duplicate pod_deletes=$deletes notifications=$notified node_evictions=$evictions instance_terminated=$instance"
+step "scenario 5: reflex pause (CLI, DynamoDB) → suppressed, nothing deleted; resume → acted on"
+table=$(env_value REFLEX_AUDIT_TABLE)
+# The CLI with the functions' AWS settings (moto), as an engineer's shell would have them.
+reflex_cli() { env $(aws_env | grep -v '^RUST_LOG=') "$target/debug/reflex" "$@"; }
+crashloop() { # POD STARTS_AT → an Alertmanager webhook body for one firing alert
+    printf '{"receiver":"reflex","status":"firing","version":"4","groupKey":"e2e","truncatedAlerts":0,"groupLabels":{"alertname":"KubePodCrashLooping"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://alertmanager","alerts":[{"status":"firing","labels":{"alertname":"KubePodCrashLooping","namespace":"production","pod":"%s","container":"result","severity":"warning"},"annotations":{"summary":"Pod is crash looping."},"startsAt":"%s","endsAt":"0001-01-01T00:00:00Z","fingerprint":"e2e0pause0000001"}]}' "$1" "$2"
+}
+paused_pod=result-84b6d9c7f-9vzrm
+paused_url="$kube_url/api/v1/namespaces/production/pods/$paused_pod"
+reflex_cli pause --table "$table" --reason "e2e: maintenance window" --for 10m >"$work/pause.out" \
+    || { cat "$work/pause.out" >&2; fail "reflex pause"; }
+reflex_cli status --table "$table" --format json | grep -q '"paused":{' || fail "status does not say paused"
+[ "$(posted "$(crashloop "$paused_pod" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)")" \
+    -H "Authorization: Bearer $token")" = 200 ] || fail "intake refused the alert"
+"$venv/bin/python" tests/e2e/deliver.py "$moto_url" "$(env_value E2E_ALERTS_QUEUE_URL)" \
+    "$invoke_url" 1 60 >"$work/paused-delivery" || { cat "$work/paused-delivery" >&2; fail "delivery"; }
+grep -q '"verdict":"suppressed"' "$work/paused-delivery" \
+    || { cat "$work/paused-delivery" >&2; fail "alert under pause not suppressed"; }
+reflex_cli audit list --table "$table" --verdict suppressed --format json >"$work/suppressed"
+grep -q '"reason":"paused by arn:aws:sts::123456789012:user/moto at .*e2e: maintenance window' "$work/suppressed" \
+    || { cat "$work/suppressed" >&2; fail "no suppressed record naming the pause"; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$paused_url")" = 200 ] || fail "$paused_pod acted on while paused"
+reflex_cli resume --table "$table" >/dev/null || fail "reflex resume"
+[ "$(posted "$(crashloop "$paused_pod" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)")" \
+    -H "Authorization: Bearer $token")" = 200 ] || fail "intake refused the alert"
+"$venv/bin/python" tests/e2e/deliver.py "$moto_url" "$(env_value E2E_ALERTS_QUEUE_URL)" \
+    "$invoke_url" 1 120 >"$work/resumed-delivery" || { cat "$work/resumed-delivery" >&2; fail "delivery"; }
+grep -q '"verdict":"executed"' "$work/resumed-delivery" \
+    || { cat "$work/resumed-delivery" >&2; fail "alert after resume not acted on"; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$paused_url")" = 404 ] || fail "$paused_pod not deleted after resume"
+
+step "passed: executed=$executed duplicate_suppressed=$duplicate pod_deletes=$deletes notifications=$notified node_evictions=$evictions instance_terminated=$instance pause_suppressed=1 resume_executed=1"
 echo "alert posted to Alertmanager → pod deleted: $(( deleted - started )) ms"

@@ -3,7 +3,7 @@
 //!
 //! This file only dispatches the parsed command line (`args.rs`) and maps outcomes to exit
 //! codes (`exit.rs`); the work is in `replay.rs` (the pipeline run), `cluster.rs` (which
-//! cluster a run reads and acts on), `render.rs` (the text format), `policy_check.rs`,
+//! cluster a run reads and acts on), `render.rs` (the text format), `output.rs` (stdout that survives `| head`), `policy_check.rs`,
 //! `policy_test/` (a policy's unit tests), and `operate.rs` (audit, status, pause, resume)
 //! over `store.rs` (an audit log or the table).
 //! Exit codes are a contract (ARCHITECTURE section 7): 0 every input processed, 2 an input
@@ -19,6 +19,7 @@ mod exit;
 mod live;
 mod load;
 mod operate;
+mod output;
 mod policy_check;
 mod policy_test;
 mod render;

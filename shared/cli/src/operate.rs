@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::args::{AuditListArgs, AuditShowArgs, Format, PauseArgs, ResumeArgs, StatusArgs};
 use crate::load::load_policy;
 use crate::store::{Held, Store, lookback};
-use crate::{exit, render};
+use crate::{exit, output, render};
 
 /// The width `audit list`'s table keeps within.
 const WIDTH: usize = 100;
@@ -27,13 +27,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
+/// Writes `text` to stdout.
 fn print(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
+    let mut out = output::stdout();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 /// `reflex audit list`.

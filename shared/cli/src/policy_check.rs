@@ -64,7 +64,7 @@ pub fn check(file: &Path) -> anyhow::Result<u8> {
         }
     };
     let g = &policy.guardrails;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     writeln!(
         out,
         "policy {}: OK, {} rules",
@@ -96,8 +96,6 @@ pub fn check(file: &Path) -> anyhow::Result<u8> {
 
 /// Prints the embedded default policy.
 pub fn print_default() -> anyhow::Result<u8> {
-    std::io::stdout()
-        .lock()
-        .write_all(DEFAULT_POLICY_YAML.as_bytes())?;
+    crate::output::stdout().write_all(DEFAULT_POLICY_YAML.as_bytes())?;
     Ok(exit::OK)
 }

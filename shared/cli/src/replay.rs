@@ -121,7 +121,7 @@ impl Run<'_> {
         let mut ids = Ids::new(run_id());
         let mut verdicts: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut code = exit::OK;
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::output::stdout();
         let mut count = 0;
         if args.format == Format::Text {
             writeln!(out, "{}", render::header(args, mode, self.cluster))?;
@@ -159,16 +159,9 @@ impl Run<'_> {
                     (_, Verdict::Rejected) => exit::REJECTED,
                     (code, _) => code,
                 };
-                let written = match args.format {
-                    Format::Json => writeln!(out, "{}", record.to_json_line()),
-                    Format::Text => write!(out, "{}", render::block(&record, count, path)),
-                };
-                if let Err(e) = written {
-                    // A closed pipe (`reflex replay ... | head`) is not an error of the replay.
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(code);
-                    }
-                    return Err(e.into());
+                match args.format {
+                    Format::Json => writeln!(out, "{}", record.to_json_line())?,
+                    Format::Text => write!(out, "{}", render::block(&record, count, path))?,
                 }
             }
         }
@@ -179,13 +172,7 @@ impl Run<'_> {
                 render::summary(count, &verdicts, mode, self.cluster)
             )?;
         }
-        out.flush().or_else(|e| {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+        out.flush()?;
         Ok(code)
     }
 }

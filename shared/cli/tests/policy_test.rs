@@ -446,3 +446,23 @@ fn policy_check_points_at_policy_test() {
         "{text}"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_turn_a_pass_into_an_error() {
+    use std::process::{Command, Stdio};
+
+    // `reflex policy test ... | head -0`: the reader is gone before the first line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reflex"))
+        .args(["policy", "test", "shared/core/policy/default.test.yaml"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

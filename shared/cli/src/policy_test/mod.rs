@@ -45,7 +45,7 @@ pub fn run(policy: Option<&Path>, files: &[PathBuf]) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     let (mut passed, mut failed, mut unusable) = (0, 0, false);
     for path in files {
         let suite = match file::load(path, given.is_some()) {

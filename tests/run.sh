@@ -24,7 +24,7 @@ step "cargo test (workspace)"
 cargo test --workspace --locked
 
 step "the default policy's own tests (reflex policy test)"
-cargo run --quiet --locked --bin reflex -- policy test shared/core/policy/default.test.yaml
+cargo run --quiet --locked --bin reflex -- policy test shared/core/policy/*.test.yaml
 
 step "infrastructure checks"
 bash infra/check.sh

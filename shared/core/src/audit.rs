@@ -76,6 +76,10 @@ pub struct AuditRecord {
     /// cooldown or budget of the actions reflex really takes.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub shadow: bool,
+    /// The workload the action was for (a pod's controller), when the rule has an
+    /// escalation ladder: how the rule's next alert on the same workload finds this action.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub workload: Option<TargetRef>,
 }
 
 pub use crate::time_format::rfc3339;
@@ -112,6 +116,7 @@ impl AuditRecord {
             delivery: Some(alert.delivery.clone()),
             notes: Vec::new(),
             shadow: false,
+            workload: None,
         }
     }
 
@@ -147,6 +152,7 @@ impl AuditRecord {
             delivery: Some(delivery),
             notes: Vec::new(),
             shadow: false,
+            workload: None,
         }
     }
 

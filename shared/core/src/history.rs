@@ -22,6 +22,10 @@ pub struct PriorAction {
     pub target: TargetRef,
     /// The record that holds it.
     pub record_id: String,
+    /// The rule that decided it.
+    pub rule: Option<String>,
+    /// The workload it was for, when its rule has an escalation ladder.
+    pub workload: Option<TargetRef>,
 }
 
 /// Recent actions.
@@ -67,8 +71,28 @@ impl History {
                 kind: action.kind,
                 target: action.target.clone(),
                 record_id: record.id.clone(),
+                rule: record.rule.clone(),
+                workload: record.workload.clone(),
             });
         }
+    }
+
+    /// The actions rule `rule` took for `workload` at or after `since`, oldest first: the
+    /// steps of its escalation ladder already climbed.
+    pub fn by_rule_for(
+        &self,
+        rule: &str,
+        workload: &TargetRef,
+        since: DateTime<Utc>,
+    ) -> Vec<&PriorAction> {
+        let mut found: Vec<&PriorAction> = self
+            .actions
+            .iter()
+            .filter(|a| a.at >= since && a.rule.as_deref() == Some(rule))
+            .filter(|a| a.workload.as_ref().unwrap_or(&a.target) == workload)
+            .collect();
+        found.sort_by_key(|a| a.at);
+        found
     }
 
     /// The latest action on `target` at or after `since`.

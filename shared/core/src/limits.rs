@@ -184,6 +184,7 @@ mod tests {
             ops: Vec::new(),
             reason: String::new(),
             notes: Vec::new(),
+            workload: None,
         }
     }
 

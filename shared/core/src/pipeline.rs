@@ -404,10 +404,7 @@ impl Pipeline<'_> {
 
         // Resolve the target and its guardrails into a plan.
         let g = &self.policy.guardrails;
-        let window = [g.cooldown, g.budget.window, g.nodes.in_flight_window]
-            .into_iter()
-            .max()
-            .unwrap_or(g.cooldown);
+        let window = self.policy.history_window();
         let history = match adapters.ledger.history(now - window.to_chrono()).await {
             Ok(history) => history,
             Err(e) => {
@@ -449,6 +446,7 @@ impl Pipeline<'_> {
             target: plan.target.clone(),
         });
         record.notes.extend(plan.notes.iter().cloned());
+        record.workload.clone_from(&plan.workload);
 
         // One action per target at a time, and per cooldown: the lease is held through the
         // action and the cooldown that follows it. It is a conditional write on the target's

@@ -23,6 +23,7 @@
 
 mod after_a_change;
 mod cluster_source;
+mod escalation;
 mod lambda;
 mod limits;
 mod origins;

@@ -128,5 +128,6 @@ pub(crate) fn plan(inputs: Inputs<'_>, named: &Named) -> Plan {
             rule.name
         ),
         notes,
+        workload: None,
     }
 }

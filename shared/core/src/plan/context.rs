@@ -30,6 +30,10 @@ pub struct Plan {
     pub reason: String,
     /// Facts worth recording: PDBs a drain will wait on, what was not checked.
     pub notes: Vec<String>,
+    /// The workload the action is for (a pod's controller), when the rule's escalation
+    /// ladder is in play: recorded, so that the rule's next alert on the same workload
+    /// finds this action whatever pod it names.
+    pub workload: Option<TargetRef>,
 }
 
 /// A decision that will not be carried out.

@@ -3,7 +3,8 @@
 //! Start at [`resolve`], the walk every alert takes: name the target from the alert's labels
 //! (`naming.rs`, every name validated before use), check the namespace deny-list, hand the
 //! decision to the planner of its action kind, then apply the guardrails on the final action
-//! (cooldown, budget). Each action kind is planned in its own file, which says at its top
+//! (cooldown, budget). A rule with an escalation ladder first picks the ladder's step
+//! (`escalate.rs`). Each action kind is planned in its own file, which says at its top
 //! what it decides and which guardrails it applies:
 //!
 //! | action | file |
@@ -25,6 +26,8 @@
 
 mod blind;
 mod context;
+mod escalate;
+mod gitops;
 mod naming;
 mod node;
 mod notify;
@@ -55,17 +58,45 @@ pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) ->
             guard::namespace_allowed(ns, inputs.guardrails())
                 .map_err(|r| Refused::from(r).with_action(inputs.rule.action, target))?;
         }
-        let plan = match cluster {
-            Some(cluster) => plan(&Ctx { cluster, inputs }, &named).await?,
-            None => blind::plan(inputs, &named),
+        let Some(rung) = escalate::rung(inputs, cluster, &named).await? else {
+            return plan_and_admit(inputs, cluster, &named).await;
         };
-        admit(inputs, &plan)?;
-        Ok(plan)
+        let stepped = Inputs {
+            rule: rung.rule.as_ref().unwrap_or(inputs.rule),
+            ..inputs
+        };
+        let prefix = |reason: String| rung.why.then(reason);
+        match plan_and_admit(stepped, cluster, &named).await {
+            Ok(mut plan) => {
+                plan.reason = prefix(plan.reason);
+                plan.workload = Some(rung.workload);
+                Ok(plan)
+            }
+            Err(mut refused) => {
+                refused.reason = prefix(refused.reason);
+                Err(refused)
+            }
+        }
     };
     match outcome.await {
         Ok(plan) => Resolution::Plan(plan),
         Err(refused) => Resolution::Refused(refused),
     }
+}
+
+/// Plans the rule's action for `named` (with or without a cluster view) and applies the
+/// guardrails on the final action.
+async fn plan_and_admit<C: ClusterView>(
+    inputs: Inputs<'_>,
+    cluster: Option<&C>,
+    named: &Named,
+) -> Step<Plan> {
+    let plan = match cluster {
+        Some(cluster) => plan(&Ctx { cluster, inputs }, named).await?,
+        None => blind::plan(inputs, named),
+    };
+    admit(inputs, &plan)?;
+    Ok(plan)
 }
 
 /// Hands the decision to the planner of the rule's action.

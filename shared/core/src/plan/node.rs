@@ -121,6 +121,7 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
             pods.len()
         ),
         notes,
+        workload: None,
     })
 }
 

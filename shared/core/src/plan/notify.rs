@@ -50,5 +50,6 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, t: &TargetRef, why: W
         }],
         reason: why.then("tell on-call; no cluster change"),
         notes: Vec::new(),
+        workload: None,
     })
 }

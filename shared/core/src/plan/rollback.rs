@@ -7,6 +7,9 @@
 //! (`restart_pod`, `rollout_restart` or `notify`) with the reason carried over. A
 //! Deployment that a HorizontalPodAutoscaler scaled out beyond the cluster's capacity (its
 //! missing replicas all Pending, unschedulable) is not rolled back either: on-call is told.
+//! Nor is a Deployment that Argo CD or Flux manages (`gitops.rs`): its sync would revert the
+//! rollback, so the fallback is taken (or, without one, on-call told), with a note naming
+//! the tool, unless `guardrails.gitops: allow`.
 //! Guardrails applied here: the Deployment must exist and not be paused, must have an older
 //! revision and a resourceVersion to guard the patch with; the opt-out annotation on the
 //! pod, the Deployment and the Namespace.
@@ -19,7 +22,8 @@ use crate::objects::{ReplicaSet, Workload};
 use crate::plan::context::{Ctx, Plan, Refused, Step};
 use crate::plan::owner::{OptOuts, workload_for};
 use crate::plan::reason::{Why, human_age};
-use crate::plan::{notify, pod, rollout};
+use crate::plan::{gitops, notify, pod, rollout};
+use crate::policy::GitOps;
 use crate::vocab::action::ActionKind;
 use crate::vocab::op::Op;
 use crate::vocab::target::TargetRef;
@@ -47,7 +51,8 @@ pub(crate) async fn plan_or_fallback<C: ClusterView>(
     }
     let revisions = revisions(ctx, &deployment).await?;
     let Some(window) = rule.recent_revision else {
-        return rollback(ctx, dt, deployment, &revisions, opt_outs, Why::none());
+        return rollback_unless_gitops(ctx, t, dt, deployment, &revisions, opt_outs, Why::none())
+            .await;
     };
     let newest = revisions.first();
     let previous = revisions.get(1);
@@ -87,7 +92,7 @@ pub(crate) async fn plan_or_fallback<C: ClusterView>(
                 "newest revision {rev} of {dt} was created {} before the alert (within {window})",
                 human_age(age)
             ));
-            rollback(ctx, dt, deployment, &revisions, opt_outs, why)
+            rollback_unless_gitops(ctx, t, dt, deployment, &revisions, opt_outs, why).await
         }
         (Some((rev, _)), Some((age, false)), _) => {
             let why = Why::because(format!(
@@ -205,6 +210,47 @@ async fn fallback<C: ClusterView>(
     }
 }
 
+/// The rollback, unless a GitOps tool manages the Deployment and the guardrails say so: then
+/// the rule's fallback, or notify without one, with a note naming the tool.
+async fn rollback_unless_gitops<C: ClusterView>(
+    ctx: &Ctx<'_, C>,
+    t: &TargetRef,
+    dt: TargetRef,
+    deployment: Workload,
+    revisions: &[(u64, ReplicaSet)],
+    opt_outs: OptOuts,
+    why: Why,
+) -> Step<Plan> {
+    let manager = match ctx.g().gitops {
+        GitOps::Allow => None,
+        GitOps::Refuse => gitops::manager(&deployment.metadata),
+    };
+    let Some(manager) = manager else {
+        return rollback(ctx, dt, deployment, revisions, opt_outs, why);
+    };
+    let note = format!(
+        "{dt} is managed by {manager}: roll it back in Git, or set guardrails.gitops: allow to let reflex roll back such Deployments"
+    );
+    let why = why.and(format!(
+        "but {dt} is managed by {manager}, whose sync would revert a rollback within seconds"
+    ));
+    let decided = if ctx.inputs.rule.fallback.is_some() {
+        fallback(ctx, t, Some((dt, deployment)), why).await
+    } else {
+        notify::plan(ctx, &dt, why.and("so notify instead")).await
+    };
+    match decided {
+        Ok(mut plan) => {
+            plan.notes.push(note);
+            Ok(plan)
+        }
+        Err(mut refused) => {
+            refused.notes.push(note);
+            Err(refused)
+        }
+    }
+}
+
 /// The rollback itself, once the rule's condition holds. `revisions` are the Deployment's,
 /// newest first.
 fn rollback<C: ClusterView>(
@@ -267,5 +313,6 @@ fn rollback<C: ClusterView>(
             previous.metadata.name
         )),
         notes: Vec::new(),
+        workload: None,
     })
 }

@@ -53,5 +53,6 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, t: &TargetRef, why: W
         ],
         reason,
         notes: Vec::new(),
+        workload: None,
     })
 }

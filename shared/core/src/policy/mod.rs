@@ -50,6 +50,21 @@ pub struct Guardrails {
     pub timeouts: Timeouts,
     /// A delivery evaluated longer than this after it was sent is stale: `ignored`.
     pub max_delivery_age: Span,
+    /// Whether a Deployment that a GitOps tool manages (Argo CD, Flux) may be rolled back:
+    /// `refuse` (the default) takes the rule's fallback, as the tool's sync would revert the
+    /// rollback within seconds; `allow` rolls back anyway.
+    pub gitops: GitOps,
+}
+
+/// What a rollback does to a Deployment that a GitOps tool manages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GitOps {
+    /// Take the rule's fallback (or notify), naming the tool.
+    #[default]
+    Refuse,
+    /// Roll back as for any Deployment.
+    Allow,
 }
 
 impl Default for Guardrails {
@@ -63,6 +78,7 @@ impl Default for Guardrails {
             nodes: NodeLimits::default(),
             timeouts: Timeouts::default(),
             max_delivery_age: Span::from_mins(15),
+            gitops: GitOps::default(),
         }
     }
 }
@@ -166,6 +182,14 @@ pub struct Rule {
     /// deployment's. Default: the deployment's mode.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// The escalation ladder after `action`: when this rule already acted on the same
+    /// workload within `escalate_within`, the next action of the list is taken instead (the
+    /// first repeat takes the first entry, and so on); past its end, `notify`.
+    #[serde(default)]
+    pub escalate: Vec<ActionKind>,
+    /// How far back the ladder looks for this rule's earlier actions on the workload.
+    #[serde(default)]
+    pub escalate_within: Option<Span>,
 }
 
 /// Conditions of a rule.
@@ -276,6 +300,17 @@ impl Policy {
         Ok(())
     }
 
+    /// How far back the records that decide an alert reach: the longest of the cooldown,
+    /// the budget and in-flight windows, and every rule's escalation window.
+    pub fn history_window(&self) -> Span {
+        let g = &self.guardrails;
+        [g.cooldown, g.budget.window, g.nodes.in_flight_window]
+            .into_iter()
+            .chain(self.rules.iter().filter_map(|r| r.escalate_within))
+            .max()
+            .unwrap_or(g.cooldown)
+    }
+
     /// The first rule whose conditions hold for `alert`.
     pub fn classify(&self, alert: &Alert) -> Option<&Rule> {
         self.rules.iter().find(|rule| rule.when.matches(alert))
@@ -314,11 +349,12 @@ impl Rule {
                 format!("action {} cannot act on a {}", self.action, t.kind),
             ));
         }
+        let escalates_to_rollback = self.escalate.contains(&ActionKind::Rollback);
         if self.action != ActionKind::Rollback {
-            if self.recent_revision.is_some() {
+            if self.recent_revision.is_some() && !escalates_to_rollback {
                 return Err(self.error(
                     "recent_revision",
-                    "only applies to the rollback action".into(),
+                    "only applies to the rollback action (or a rollback step of escalate)".into(),
                 ));
             }
             if self.fallback.is_some() {
@@ -345,6 +381,7 @@ impl Rule {
                 ));
             }
         }
+        self.validate_ladder()?;
         if t.kind.is_namespaced() {
             if t.namespace.is_none() {
                 return Err(self.error(
@@ -381,6 +418,49 @@ impl Rule {
                 template
                     .validate()
                     .map_err(|e| self.error(field, e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Rule {
+    /// `escalate` and `escalate_within` come together, and each step can act on the target.
+    fn validate_ladder(&self) -> Result<(), PolicyError> {
+        match (self.escalate.is_empty(), self.escalate_within) {
+            (true, None) => return Ok(()),
+            (true, Some(_)) => {
+                return Err(self.error(
+                    "escalate_within",
+                    "needs escalate: the actions to take when this rule acts again".into(),
+                ));
+            }
+            (false, None) => {
+                return Err(self.error(
+                    "escalate",
+                    "needs escalate_within: how far back an earlier action counts".into(),
+                ));
+            }
+            (false, Some(within)) if within.as_secs() == 0 => {
+                return Err(self.error("escalate_within", "must be longer than 0s".into()));
+            }
+            (false, Some(_)) => {}
+        }
+        if self.escalate.contains(&ActionKind::Rollback) && self.recent_revision.is_none() {
+            return Err(self.error(
+                "escalate",
+                "a rollback step needs recent_revision: a revision older than that is not the cause, and rolling it back would undo a good release".into(),
+            ));
+        }
+        for step in &self.escalate {
+            if !step.accepts(self.target.kind) {
+                return Err(self.error(
+                    "escalate",
+                    format!(
+                        "{step} cannot act on the rule's {} target",
+                        self.target.kind
+                    ),
+                ));
             }
         }
         Ok(())

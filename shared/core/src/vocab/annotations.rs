@@ -11,3 +11,15 @@ pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 pub const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 /// The annotation `kubectl rollout restart` sets on a pod template.
 pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
+/// Argo CD's resource tracking annotation: `<application>:<group>/<kind>:<namespace>/<name>`.
+pub const ARGOCD_TRACKING_ANNOTATION: &str = "argocd.argoproj.io/tracking-id";
+/// Flux's labels naming the Kustomization that applied an object, and its namespace.
+pub const FLUX_KUSTOMIZATION_LABELS: (&str, &str) = (
+    "kustomize.toolkit.fluxcd.io/name",
+    "kustomize.toolkit.fluxcd.io/namespace",
+);
+/// Flux's labels naming the HelmRelease that installed an object, and its namespace.
+pub const FLUX_HELM_RELEASE_LABELS: (&str, &str) = (
+    "helm.toolkit.fluxcd.io/name",
+    "helm.toolkit.fluxcd.io/namespace",
+);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, every Rust test in the workspace,
-# the default policy's own tests, and the infrastructure checks (which install their own
-# tools on first use).
+# The whole test suite, as CI runs it: formatting, lints, every Rust test in the workspace
+# (with kubectl found or installed first, for the reference-client tests), the default
+# policy's own tests, and the infrastructure checks (which install their own tools on first
+# use).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,6 +20,11 @@ if [ -n "${impure}" ]; then
     printf 'reflex-core depends on:\n%s\n' "${impure}" >&2
     exit 1
 fi
+
+step "kubectl, the reference client of shared/cli/tests/kubectl_reference.rs (tests/kubectl.sh)"
+REFLEX_KUBECTL="$(bash tests/kubectl.sh)"
+export REFLEX_KUBECTL
+"${REFLEX_KUBECTL}" version --client
 
 step "cargo test (workspace)"
 cargo test --workspace --locked

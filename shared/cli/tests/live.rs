@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{event, moto_env, reflex, replay_json, replay_json_env, snapshot, temp_file};
+use common::{event, moto_env, reflex, replay_json, replay_json_env, short_policy, snapshot};
 use reflex_test_support::asg;
 use reflex_test_support::kube::Background;
 use serde_json::Value;
@@ -37,15 +37,6 @@ impl Live {
             &event(rel),
         ])
     }
-}
-
-/// The default policy with short drain and verify timeouts.
-fn short_policy() -> String {
-    let default = std::fs::read_to_string(common::repo().join("shared/core/policy/default.yaml"))
-        .unwrap()
-        .replace("drain: 5m", "drain: 3s")
-        .replace("verify: 5m", "verify: 3s");
-    temp_file("short-timeouts.yaml", &default)
 }
 
 fn step<'r>(record: &'r Value, op: &str) -> &'r Value {

@@ -570,6 +570,7 @@ impl State {
                 resource_version,
                 to_revision,
                 template,
+                annotations,
                 ..
             } => {
                 let ns = target.namespace.clone().unwrap_or_default();
@@ -588,10 +589,11 @@ impl State {
                     return Ok("patch would be admitted".into());
                 }
                 w.spec.template = template.clone();
+                w.metadata.annotations = annotations.clone();
                 w.metadata.resource_version = Some(format!("sim-{n}"));
                 w.metadata.generation = Some(w.metadata.generation.unwrap_or(1) + 1);
                 Ok(format!(
-                    "template replaced with revision {to_revision}'s (simulated)"
+                    "template and annotations replaced with revision {to_revision}'s (simulated)"
                 ))
             }
             Op::VerifyRollout { target, .. } => {

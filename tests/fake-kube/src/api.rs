@@ -1,7 +1,9 @@
 //! The Kubernetes API proper: one request in, one status and JSON body out.
 //!
-//! `handle` resolves the path, then dispatches by verb: get, list, create, patch, replace,
-//! delete, and the pod eviction subresource (in `eviction.rs`). Every verb holds the store
+//! `handle` answers discovery paths first (`discovery.rs`), then resolves the path and
+//! dispatches by verb: get, list, create, patch, replace, delete, and the pod eviction
+//! subresource (in `eviction.rs`); a read whose `Accept` asks for a Table gets one
+//! (`table.rs`). Every verb holds the store
 //! lock for its whole read-modify-write, so requests are linearizable like etcd's
 //! compare-and-swap. Controller reactions are collected as effects and scheduled after the
 //! lock is released. `dryRun=All` runs the same code with persistence switched off.
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::controllers;
+use crate::discovery;
 use crate::eviction;
 use crate::patch::Patch;
 use crate::resources::{ApiPath, DEPLOYMENTS, NODES, PODS, ResourceType, parse_path};
@@ -18,6 +21,7 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::Shared;
 use crate::status::ApiError;
 use crate::store::{Store, meta, meta_mut, seconds_from_now};
+use crate::table::{self, Include};
 
 /// A request as the API sees it.
 #[derive(Debug)]
@@ -26,6 +30,8 @@ pub(crate) struct ApiRequest<'a> {
     pub path: &'a str,
     pub query: Vec<(String, String)>,
     pub content_type: Option<&'a str>,
+    /// The `Accept` header: a Table is answered when it asks for one.
+    pub accept: Option<&'a str>,
     pub body: &'a [u8],
 }
 
@@ -107,8 +113,11 @@ fn dispatch(
     request: &ApiRequest<'_>,
     effects: &mut Vec<Effect>,
 ) -> Result<(u16, Value), ApiError> {
-    if request.path == "/version" && request.method == "GET" {
-        return Ok((200, version()));
+    if let Some(document) = discovery::document(request.path) {
+        return match request.method {
+            "GET" => Ok((200, document)),
+            _ => Err(ApiError::method_not_allowed()),
+        };
     }
     let path = parse_path(request.path).ok_or_else(ApiError::no_such_path)?;
     let dry_run = match request.param("dryRun") {
@@ -127,10 +136,11 @@ fn dispatch(
     }
     let name = path.name.as_deref();
     match (request.method, name, path.subresource.as_deref()) {
-        ("GET", None, None) => list(store, &path, request).map(|body| (200, body)),
-        ("GET", Some(name), None | Some("status")) => {
-            get(store, &path, name).cloned().map(|body| (200, body))
-        }
+        ("GET", None, None) => list(store, &path, request)
+            .map(|list| (200, as_table(request, path.resource, list, true))),
+        ("GET", Some(name), None | Some("status")) => get(store, &path, name)
+            .cloned()
+            .map(|object| (200, as_table(request, path.resource, object, false))),
         ("POST", None, None) => create(store, &path, request.body, dry_run).map(|body| (201, body)),
         ("POST", Some(name), Some("eviction")) if std::ptr::eq(path.resource, &PODS) => {
             eviction::evict(
@@ -158,19 +168,31 @@ fn dispatch(
     }
 }
 
-/// What `GET /version` reports: a current EKS-like server.
-fn version() -> Value {
-    json!({
-        "major": "1",
-        "minor": "34",
-        "gitVersion": "v1.34.0",
-        "gitCommit": "0000000000000000000000000000000000000000",
-        "gitTreeState": "clean",
-        "buildDate": "2025-08-27T00:00:00Z",
-        "goVersion": "go1.24.6",
-        "compiler": "gc",
-        "platform": "linux/amd64",
-    })
+/// `body` (a list when `is_list`, else one object) as the Table the request's `Accept` asks
+/// for, or unchanged when it asks for none.
+fn as_table(
+    request: &ApiRequest<'_>,
+    resource: &'static ResourceType,
+    body: Value,
+    is_list: bool,
+) -> Value {
+    let Some(api_version) = table::wanted(request.accept) else {
+        return body;
+    };
+    let include = Include::from_param(request.param("includeObject"));
+    if is_list {
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        table::table(
+            api_version,
+            resource,
+            &items,
+            body["metadata"].clone(),
+            include,
+        )
+    } else {
+        let metadata = json!({ "resourceVersion": body.pointer("/metadata/resourceVersion") });
+        table::table(api_version, resource, &[body], metadata, include)
+    }
 }
 
 fn get<'s>(store: &'s Store, path: &ApiPath, name: &str) -> Result<&'s Value, ApiError> {

@@ -7,7 +7,8 @@
 //! - Rollout: when a Deployment's spec changes, the deployment controller's result is
 //!   written at once: the ReplicaSet whose template matches (an old one on a rollback, or a
 //!   new `<name>-<pod-template-hash>`) becomes the newest revision with all the replicas,
-//!   older ones are scaled to zero, and the Deployment's status reports the rollout done.
+//!   older ones are scaled to zero, the Deployment's annotations are copied onto it (its
+//!   revision bookkeeping aside), and the Deployment's status reports the rollout done.
 //!
 //! Both run after a configurable delay and can be switched off, so a caller's verification
 //! can be tested for success and for timeout. Settings are read when the triggering
@@ -387,13 +388,18 @@ fn revision(object: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-fn without_hash(template: &Value) -> Value {
+/// A pod template as the deployment controller compares templates (`EqualIgnoreHash`):
+/// without the `pod-template-hash` label, and without a `creationTimestamp: null`, which
+/// clients that send Go's typed template (kubectl's rollback) write for an unset time.
+fn comparable_template(template: &Value) -> Value {
     let mut template = template.clone();
-    if let Some(labels) = template
-        .pointer_mut("/metadata/labels")
-        .and_then(Value::as_object_mut)
-    {
-        labels.remove(POD_TEMPLATE_HASH);
+    if let Some(metadata) = template.get_mut("metadata").and_then(Value::as_object_mut) {
+        if metadata.get("creationTimestamp") == Some(&Value::Null) {
+            metadata.remove("creationTimestamp");
+        }
+        if let Some(labels) = metadata.get_mut("labels").and_then(Value::as_object_mut) {
+            labels.remove(POD_TEMPLATE_HASH);
+        }
     }
     template
 }
@@ -414,6 +420,33 @@ fn set_annotation(object: &mut Value, key: &str, value: String) {
         *annotations = json!({});
     }
     annotations[key] = json!(value);
+}
+
+/// The Deployment annotations the deployment controller does not copy onto its
+/// ReplicaSets: its own bookkeeping, and kubectl's last applied configuration.
+const NOT_COPIED: [&str; 6] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+
+/// Copies the Deployment's annotations onto the ReplicaSet of its current revision, as the
+/// deployment controller does (so each revision remembers its `kubernetes.io/change-cause`).
+fn copy_annotations(deployment: &Value, rs: &mut Value) {
+    let Some(annotations) = deployment
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    for (key, value) in annotations {
+        if let (false, Some(value)) = (NOT_COPIED.contains(&key.as_str()), value.as_str()) {
+            set_annotation(rs, key, value.to_owned());
+        }
+    }
 }
 
 /// Writes `object` back, then records `status.observedGeneration` for its new generation.
@@ -481,10 +514,13 @@ pub(crate) fn reconcile_deployment(store: &mut Store, namespace: &str, name: &st
         .cloned()
         .collect();
     let newest = owned.iter().map(revision).max().unwrap_or(0);
-    let wanted = without_hash(&template);
-    let current = owned
-        .iter()
-        .find(|rs| rs.pointer("/spec/template").map(without_hash).as_ref() == Some(&wanted));
+    let wanted = comparable_template(&template);
+    let current = owned.iter().find(|rs| {
+        rs.pointer("/spec/template")
+            .map(comparable_template)
+            .as_ref()
+            == Some(&wanted)
+    });
     let mut new_rs = match current {
         Some(rs) => {
             let mut rs = rs.clone();
@@ -521,6 +557,7 @@ pub(crate) fn reconcile_deployment(store: &mut Store, namespace: &str, name: &st
         }
     };
     new_rs["spec"]["replicas"] = json!(replicas);
+    copy_annotations(&deployment, &mut new_rs);
 
     // Scale the new ReplicaSet's pods to `replicas`, and every older one's to zero.
     for old in owned

@@ -8,8 +8,9 @@
 //! the API semantics reflex relies on, with kube-apiserver's status codes and `Status`
 //! bodies: `resourceVersion` conflicts, merge and JSON patches, the eviction subresource
 //! with PodDisruptionBudget accounting, `dryRun=All`, deletes with preconditions, label and
-//! field selectors, 404s. It has no watch, no admission, no schema validation and no
-//! garbage collection. Authentication is one optional rule: tokens older than a maximum
+//! field selectors, 404s; and what kubectl needs besides (discovery, server-side Tables),
+//! so kubectl can be run against it as the reference client. It has no watch, no
+//! admission, no schema validation and no garbage collection. Authentication is one optional rule: tokens older than a maximum
 //! age (counted from the first request that carried them) are refused. A node's kubelet
 //! can be stopped: its pods then stay Terminating after a delete, as on a dead node. Two
 //! controller steps (replacing a deleted pod, completing a rollout) stand in for
@@ -19,6 +20,8 @@
 //! |---|---|
 //! | `server.rs` | accept loop; per request: log, token check, faults, then the API or admin endpoint |
 //! | `api.rs` | verbs: get, list, create, patch, replace, delete |
+//! | `discovery.rs` | `/api`, `/apis`, each group version's resource list, `/version` |
+//! | `table.rs` | the Table a `kubectl get` asks for: kube-apiserver's columns per kind |
 //! | `eviction.rs` | the eviction subresource and budgets |
 //! | `store.rs` | objects, resourceVersion/uid/generation bookkeeping |
 //! | `patch.rs`, `selector.rs` | patch types; label and field selectors |
@@ -44,6 +47,7 @@
 mod admin;
 mod api;
 mod controllers;
+mod discovery;
 mod error;
 mod eviction;
 mod faults;
@@ -56,6 +60,7 @@ mod server;
 mod snapshot;
 mod status;
 mod store;
+mod table;
 mod tokens;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -21,6 +21,10 @@ pub(crate) struct ResourceType {
     pub kind: &'static str,
     /// Whether objects live in a namespace.
     pub namespaced: bool,
+    /// Short names kubectl accepts (`po`), as discovery lists them.
+    pub short_names: &'static [&'static str],
+    /// Whether the resource is in the `all` category (`kubectl get all`).
+    pub in_all: bool,
 }
 
 impl ResourceType {
@@ -48,23 +52,35 @@ impl ResourceType {
     }
 }
 
-pub(crate) static NODES: ResourceType = core("nodes", "Node", false);
-pub(crate) static NAMESPACES: ResourceType = core("namespaces", "Namespace", false);
-pub(crate) static PODS: ResourceType = core("pods", "Pod", true);
-pub(crate) static PERSISTENTVOLUMECLAIMS: ResourceType =
-    core("persistentvolumeclaims", "PersistentVolumeClaim", true);
-pub(crate) static PERSISTENTVOLUMES: ResourceType =
-    core("persistentvolumes", "PersistentVolume", false);
-pub(crate) static DEPLOYMENTS: ResourceType = apps("deployments", "Deployment");
-pub(crate) static REPLICASETS: ResourceType = apps("replicasets", "ReplicaSet");
-pub(crate) static STATEFULSETS: ResourceType = apps("statefulsets", "StatefulSet");
-pub(crate) static DAEMONSETS: ResourceType = apps("daemonsets", "DaemonSet");
+pub(crate) static NODES: ResourceType = core("nodes", "Node", false, &["no"], false);
+pub(crate) static NAMESPACES: ResourceType = core("namespaces", "Namespace", false, &["ns"], false);
+pub(crate) static PODS: ResourceType = core("pods", "Pod", true, &["po"], true);
+pub(crate) static PERSISTENTVOLUMECLAIMS: ResourceType = core(
+    "persistentvolumeclaims",
+    "PersistentVolumeClaim",
+    true,
+    &["pvc"],
+    false,
+);
+pub(crate) static PERSISTENTVOLUMES: ResourceType = core(
+    "persistentvolumes",
+    "PersistentVolume",
+    false,
+    &["pv"],
+    false,
+);
+pub(crate) static DEPLOYMENTS: ResourceType = apps("deployments", "Deployment", &["deploy"]);
+pub(crate) static REPLICASETS: ResourceType = apps("replicasets", "ReplicaSet", &["rs"]);
+pub(crate) static STATEFULSETS: ResourceType = apps("statefulsets", "StatefulSet", &["sts"]);
+pub(crate) static DAEMONSETS: ResourceType = apps("daemonsets", "DaemonSet", &["ds"]);
 pub(crate) static PODDISRUPTIONBUDGETS: ResourceType = ResourceType {
     group: "policy",
     version: "v1",
     plural: "poddisruptionbudgets",
     kind: "PodDisruptionBudget",
     namespaced: true,
+    short_names: &["pdb"],
+    in_all: false,
 };
 
 pub(crate) static HORIZONTALPODAUTOSCALERS: ResourceType = ResourceType {
@@ -73,6 +89,8 @@ pub(crate) static HORIZONTALPODAUTOSCALERS: ResourceType = ResourceType {
     plural: "horizontalpodautoscalers",
     kind: "HorizontalPodAutoscaler",
     namespaced: true,
+    short_names: &["hpa"],
+    in_all: true,
 };
 
 /// In the order of the snapshot command's kinds (an export lists them so).
@@ -90,23 +108,37 @@ static ALL: [&ResourceType; 11] = [
     &HORIZONTALPODAUTOSCALERS,
 ];
 
-const fn core(plural: &'static str, kind: &'static str, namespaced: bool) -> ResourceType {
+const fn core(
+    plural: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    short_names: &'static [&'static str],
+    in_all: bool,
+) -> ResourceType {
     ResourceType {
         group: "",
         version: "v1",
         plural,
         kind,
         namespaced,
+        short_names,
+        in_all,
     }
 }
 
-const fn apps(plural: &'static str, kind: &'static str) -> ResourceType {
+const fn apps(
+    plural: &'static str,
+    kind: &'static str,
+    short_names: &'static [&'static str],
+) -> ResourceType {
     ResourceType {
         group: "apps",
         version: "v1",
         plural,
         kind,
         namespaced: true,
+        short_names,
+        in_all: true,
     }
 }
 

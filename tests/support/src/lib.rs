@@ -9,6 +9,7 @@
 //! - [`kube`]: the fake API server seeded from a snapshot, and the kube client, the
 //!   `KubeCluster` and the kubeconfig file for it; also a fake served from its own runtime
 //!   for tests that block on a child process.
+//! - [`kubectl`]: kubectl, the reference client, at the path `tests/kubectl.sh` found.
 //!
 //! The one design choice to know: every helper panics on failure (a panic in a test helper
 //! is a failed test, with its message), so suites call them without error plumbing. This
@@ -19,6 +20,7 @@
 pub mod asg;
 pub mod aws;
 pub mod kube;
+pub mod kubectl;
 pub mod moto;
 pub mod queue;
 

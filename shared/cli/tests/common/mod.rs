@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
 
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -107,6 +108,21 @@ pub fn decision(record: &Value) -> (String, String, String) {
         record["action"]["kind"].as_str().unwrap_or("-").to_owned(),
         target(record),
     )
+}
+
+/// The default policy with short drain and verify timeouts (3 s), for runs against a live
+/// (fake) cluster; returns the file's path. Written once per test process: tests run in
+/// parallel, and one rewriting the file while another's reflex reads it would race.
+pub fn short_policy() -> String {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let default = std::fs::read_to_string(repo().join("shared/core/policy/default.yaml"))
+            .unwrap()
+            .replace("drain: 5m", "drain: 3s")
+            .replace("verify: 5m", "verify: 3s");
+        temp_file("short-timeouts.yaml", &default)
+    })
+    .clone()
 }
 
 /// Writes `contents` to a fresh file in the temp dir and returns its path.

@@ -12,19 +12,23 @@
 //! the tool, unless `guardrails.gitops: allow`.
 //! Guardrails applied here: the Deployment must exist and not be paused, must have an older
 //! revision and a resourceVersion to guard the patch with; the opt-out annotation on the
-//! pod, the Deployment and the Namespace.
+//! pod, the Deployment and the Namespace. The rollback restores what `kubectl rollout undo`
+//! restores: the revision's pod template and its annotations.
+
+use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
 
 use crate::cluster::ClusterView;
 use crate::guard;
-use crate::objects::{ReplicaSet, Workload};
+use crate::objects::{Meta, ReplicaSet, Workload};
 use crate::plan::context::{Ctx, Plan, Refused, Step};
 use crate::plan::owner::{OptOuts, workload_for};
 use crate::plan::reason::{Why, human_age};
 use crate::plan::{gitops, notify, pod, rollout};
 use crate::policy::GitOps;
 use crate::vocab::action::ActionKind;
+use crate::vocab::annotations::ROLLBACK_KEEPS_ANNOTATIONS;
 use crate::vocab::op::Op;
 use crate::vocab::target::TargetRef;
 use crate::vocab::verdict::Verdict;
@@ -292,6 +296,7 @@ fn rollback<C: ClusterView>(
     {
         labels.remove("pod-template-hash");
     }
+    let annotations = restored_annotations(&deployment.metadata, &previous.metadata);
     Ok(Plan {
         action: kind,
         target: dt.clone(),
@@ -302,6 +307,7 @@ fn rollback<C: ClusterView>(
                 from_revision: *from,
                 to_revision: *to,
                 template,
+                annotations,
             },
             Op::VerifyRollout {
                 target: dt.clone(),
@@ -315,4 +321,60 @@ fn rollback<C: ClusterView>(
         notes: Vec::new(),
         workload: None,
     })
+}
+
+/// The Deployment's annotations after rolling back to the revision `revision` (its
+/// ReplicaSet's metadata): `kubectl rollout undo`'s, the revision's own annotations plus the
+/// Deployment's bookkeeping ones ([`ROLLBACK_KEEPS_ANNOTATIONS`]), so the change cause and
+/// every other annotation the deployment controller copied onto the revision come back with
+/// its template.
+fn restored_annotations(deployment: &Meta, revision: &Meta) -> BTreeMap<String, String> {
+    let kept = |key: &String| ROLLBACK_KEEPS_ANNOTATIONS.contains(&key.as_str());
+    deployment
+        .annotations
+        .iter()
+        .filter(|(key, _)| kept(key))
+        .chain(revision.annotations.iter().filter(|(key, _)| !kept(key)))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(annotations: &[(&str, &str)]) -> Meta {
+        Meta {
+            annotations: annotations
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Meta::default()
+        }
+    }
+
+    #[test]
+    fn a_rollback_restores_the_revisions_annotations_and_keeps_the_deployments_bookkeeping() {
+        let deployment = meta(&[
+            ("deployment.kubernetes.io/revision", "3"),
+            ("kubernetes.io/change-cause", "vote 1.4.0"),
+            ("added-after-revision-2", "x"),
+        ]);
+        let revision_2 = meta(&[
+            ("deployment.kubernetes.io/revision", "2"),
+            ("deployment.kubernetes.io/desired-replicas", "2"),
+            ("kubernetes.io/change-cause", "vote 1.3.1"),
+        ]);
+
+        let restored = restored_annotations(&deployment.clone(), &revision_2);
+
+        assert_eq!(
+            restored,
+            meta(&[
+                ("deployment.kubernetes.io/revision", "3"),
+                ("kubernetes.io/change-cause", "vote 1.3.1"),
+            ])
+            .annotations
+        );
+    }
 }

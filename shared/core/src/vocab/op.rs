@@ -2,6 +2,8 @@
 //! show exactly what a live run would send, and the audit record's `steps[].call` is
 //! [`Op::call`].
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 
 use crate::duration::Span;
@@ -64,8 +66,9 @@ pub enum Op {
         /// The timestamp written.
         at: String,
     },
-    /// `kubectl rollout undo`: replace a Deployment's pod template with an older revision's,
-    /// guarded by a JSON-patch `test` of the resourceVersion read while planning.
+    /// `kubectl rollout undo`: replace a Deployment's pod template and annotations with an
+    /// older revision's, guarded by a JSON-patch `test` of the resourceVersion read while
+    /// planning.
     Rollback {
         /// The Deployment.
         target: TargetRef,
@@ -77,6 +80,9 @@ pub enum Op {
         to_revision: u64,
         /// The restored pod template (without `pod-template-hash`).
         template: serde_json::Value,
+        /// The Deployment's annotations afterwards: the revision's, with the Deployment's
+        /// own [`ROLLBACK_KEEPS_ANNOTATIONS`](crate::vocab::annotations::ROLLBACK_KEEPS_ANNOTATIONS).
+        annotations: BTreeMap<String, String>,
     },
     /// Wait until a workload's rollout completes.
     VerifyRollout {
@@ -178,15 +184,19 @@ impl Op {
         json!({"metadata": {"annotations": {CORDON_ANNOTATION: reason}}, "spec": {"unschedulable": true}})
     }
 
-    /// The JSON patch a rollback sends: the `test` makes a concurrent change fail with a
-    /// conflict instead of being overwritten.
+    /// The JSON patch a rollback sends: `kubectl rollout undo`'s two replacements (the
+    /// template, the annotations), after a `test` that makes a concurrent change fail with a
+    /// conflict instead of being overwritten. The annotations are written with `add`, which
+    /// replaces them as `replace` would and also works on a Deployment that has none.
     pub fn rollback_patch(
         resource_version: &str,
         template: &serde_json::Value,
+        annotations: &BTreeMap<String, String>,
     ) -> serde_json::Value {
         json!([
             {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
             {"op": "replace", "path": "/spec/template", "value": template},
+            {"op": "add", "path": "/metadata/annotations", "value": annotations},
         ])
     }
 
@@ -216,7 +226,7 @@ impl Op {
                 to_revision,
                 ..
             } => format!(
-                "PATCH {} (json-patch: test /metadata/resourceVersion={resource_version}; replace /spec/template with revision {to_revision}'s, leaving revision {from_revision})",
+                "PATCH {} (json-patch: test /metadata/resourceVersion={resource_version}; replace /spec/template and /metadata/annotations with revision {to_revision}'s, leaving revision {from_revision})",
                 target.api_path()
             ),
             Op::VerifyRollout { target, timeout } => format!(

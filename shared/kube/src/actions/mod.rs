@@ -64,12 +64,13 @@ impl Actuator for KubeCluster {
                 from_revision,
                 to_revision,
                 template,
+                annotations,
             } => {
                 self.rollback(
                     target,
                     resource_version,
                     (*from_revision, *to_revision),
-                    template,
+                    (template, annotations),
                     submit,
                 )
                 .await

@@ -1,6 +1,7 @@
-//! `rollback`: `kubectl rollout undo` as one JSON patch ([`Op::rollback_patch`]) whose first
-//! operation `test`s `metadata.resourceVersion` against the version the plan was made
-//! from, so a Deployment changed in between is never overwritten blindly.
+//! `rollback`: `kubectl rollout undo` as one JSON patch ([`Op::rollback_patch`]: the
+//! revision's template and annotations) whose first operation `test`s
+//! `metadata.resourceVersion` against the version the plan was made from, so a Deployment
+//! changed in between is never overwritten blindly.
 //!
 //! kube-apiserver answers a failed `test` with a generic `422 Invalid` ("the server rejected
 //! our request due to an error in our request"), the same answer as for a malformed patch.
@@ -8,6 +9,8 @@
 //! as the conflict it is. A race the `test` cannot see (a write between the patch's read
 //! and its write) is a `409`, also a conflict. The patch is never resent: a first attempt
 //! that was applied but lost its answer would make the second fail its `test`.
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::Patch;
@@ -24,25 +27,25 @@ use crate::error::CallError;
 use crate::read::collection;
 
 impl KubeCluster {
-    /// `PATCH` (JSON patch) the Deployment's template back to an older revision's.
+    /// `PATCH` (JSON patch) the Deployment's template and annotations back to an older
+    /// revision's.
     pub(crate) async fn rollback(
         &self,
         target: &TargetRef,
         resource_version: &str,
         (from, to): (u64, u64),
-        template: &Value,
+        (template, annotations): (&Value, &BTreeMap<String, String>),
         submit: Submit,
     ) -> Result<String, ClusterError> {
         let path = collection::<Deployment>(target.namespace.as_deref());
         let what = format!("PATCH {target}");
         let patch: json_patch::Patch =
-            serde_json::from_value(Op::rollback_patch(resource_version, template)).map_err(
-                |e| {
+            serde_json::from_value(Op::rollback_patch(resource_version, template, annotations))
+                .map_err(|e| {
                     ClusterError::Unsupported(format!(
                         "rollback patch for {target} is not a JSON patch: {e}"
                     ))
-                },
-            )?;
+                })?;
         let deadline = Deadline::after(self.settings.request_timeout);
         let params = patch_params(submit);
         let request = Request::new(&path);
@@ -64,7 +67,7 @@ impl KubeCluster {
                         "rollback to revision {to} admitted: resourceVersion {resource_version} is still current"
                     ),
                     Submit::Apply => format!(
-                        "template replaced with revision {to}'s, leaving revision {from}; generation {generation}"
+                        "template and annotations replaced with revision {to}'s, leaving revision {from}; generation {generation}"
                     ),
                 })
             }

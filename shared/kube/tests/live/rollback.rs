@@ -2,6 +2,8 @@
 //! with a JSON patch whose `test` of the resourceVersion makes a concurrent change a
 //! conflict instead of an overwrite.
 
+use std::collections::BTreeMap;
+
 use reflex_core::cluster::ClusterView;
 use reflex_core::duration::Span;
 use reflex_core::execute::{self};
@@ -87,7 +89,7 @@ async fn execute_restores_the_previous_template_and_waits_for_the_rollout() {
     assert_eq!(vote["spec"]["template"], wanted);
     assert!(
         detail(&r, "rollback")
-            .starts_with("template replaced with revision 2's, leaving revision 3"),
+            .starts_with("template and annotations replaced with revision 2's, leaving revision 3"),
         "{r:?}"
     );
     assert!(
@@ -121,6 +123,7 @@ async fn a_deployment_changed_since_the_plan_fails_with_a_conflict_and_is_not_ov
             from_revision: 3,
             to_revision: 2,
             template: revision_2_template(&fake),
+            annotations: BTreeMap::new(),
         },
         Op::VerifyRollout {
             target,

@@ -1,6 +1,8 @@
 //! The fake API server driven by the real kube-rs client over HTTP, one module per area:
 //!
 //! - `reads`: get, list, selectors, 404s, kubeconfig loading.
+//! - `discovery`: kube-rs's discovery and kubectl (`REFLEX_KUBECTL`) reading groups,
+//!   resources and server-side tables.
 //! - `writes`: merge, strategic and JSON patches, replace, delete, resourceVersion conflicts.
 //! - `eviction`: the eviction subresource and PodDisruptionBudget 429s.
 //! - `dead_node`: a stopped kubelet's pods stay Terminating after a delete.
@@ -17,6 +19,7 @@ mod common;
 
 mod controllers;
 mod dead_node;
+mod discovery;
 mod dry_run;
 mod eviction;
 mod faults;

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks infra/k8s/rbac.yaml against what reflex does, statement by statement.
 
-- Cluster-wide, reflex may only read, cordon nodes and create evictions: it never deletes
-  or patches a workload or pod outside the namespaces it manages, so the denied namespaces
-  (kube-system, ...) are protected by the API server too.
+- Cluster-wide, reflex may only read, cordon nodes, create evictions and delete Karpenter
+  NodeClaims: it never deletes or patches a workload or pod outside the namespaces it
+  manages, so the denied namespaces (kube-system, ...) are protected by the API server too.
+- On Karpenter's NodeClaims exactly get, list and delete: nothing that creates or shapes
+  capacity.
 - Every managed namespace has the same Role, bound to the remediators' group, and the
   denied namespaces have none.
 - Every API call the kube adapter makes is granted somewhere.
@@ -24,6 +26,8 @@ CALLS = [
     ("", "pods/eviction", "create", "cluster"),
     ("policy", "poddisruptionbudgets", "list", "cluster"),
     ("", "persistentvolumeclaims", "get", "cluster"), ("", "persistentvolumes", "get", "cluster"),
+    ("karpenter.sh", "nodeclaims", "get", "cluster"), ("karpenter.sh", "nodeclaims", "list", "cluster"),
+    ("karpenter.sh", "nodeclaims", "delete", "cluster"),
     ("", "pods", "delete", "namespace"),
     ("apps", "deployments", "get", "namespace"), ("apps", "deployments", "patch", "namespace"),
     ("apps", "replicasets", "list", "namespace"), ("apps", "replicasets", "get", "namespace"),
@@ -31,7 +35,9 @@ CALLS = [
     ("apps", "daemonsets", "get", "namespace"), ("apps", "daemonsets", "patch", "namespace"),
     ("autoscaling", "horizontalpodautoscalers", "list", "namespace"),
 ]
-CLUSTER_WRITES = {("", "nodes", "patch"), ("", "pods/eviction", "create")}
+CLUSTER_WRITES = {("", "nodes", "patch"), ("", "pods/eviction", "create"),
+                  ("karpenter.sh", "nodeclaims", "delete")}
+NODECLAIM_VERBS = {"get", "list", "delete"}
 READ = {"get", "list", "watch"}
 
 
@@ -69,6 +75,10 @@ def main(path, namespaces):
                     failures.append(f"ClusterRole {key[2]} grants {g} cluster-wide")
             else:
                 per_ns.setdefault(key[1], set()).add(g)
+    karpenter = {g for g in cluster | set().union(*per_ns.values()) if g[0] == "karpenter.sh"}
+    for g in sorted(karpenter):
+        if g[1] != "nodeclaims" or g[2] not in NODECLAIM_VERBS:
+            failures.append(f"grants {g}: of Karpenter's API only nodeclaims get, list, delete")
     for ns in DENIED & set(per_ns):
         failures.append(f"denied namespace {ns} has a Role")
     for ns in namespaces:

@@ -466,3 +466,51 @@ fn a_reader_that_goes_away_does_not_turn_a_pass_into_an_error() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn a_test_may_name_a_snapshot_of_its_own_and_it_wins_over_the_files() {
+    // The same Karpenter node alert: the file's snapshot (the pool with one NotReady node)
+    // plans the replacement; a test naming the pool-down snapshot sees the pool's cap.
+    let alert = event("alertmanager/node-not-ready-karpenter.json");
+    let file = temp_file(
+        "pt-own-cluster.yaml",
+        &format!(
+            "cluster: {}
+tests:
+  - name: the file's snapshot
+    event: {alert}
+    expect:
+      - {{ action: replace_node, verdict: planned, reason: delete the NodeClaim }}
+  - name: the test's own snapshot
+    cluster: {}
+    event: {alert}
+    expect:
+      - {{ action: replace_node, verdict: suppressed, reason: \"NodePool default: 2 of 5 nodes are NotReady\" }}
+",
+            event("cluster/voting-app-karpenter.json"),
+            event("cluster/voting-app-karpenter-pool-down.json"),
+        ),
+    );
+    let (code, stdout, stderr) = policy_test(&[&file]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(last_line(&stdout), "2 passed, 0 failed", "{stdout}");
+
+    let missing = temp_file(
+        "pt-own-cluster-missing.yaml",
+        &format!(
+            "tests:
+  - name: a snapshot that is not there
+    cluster: no-such-snapshot.json
+    event: {alert}
+    expect:
+      - {{ verdict: planned }}
+"
+        ),
+    );
+    let (code, stdout, stderr) = policy_test(&[&missing]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("a snapshot that is not there") && stderr.contains("cluster"),
+        "{stderr}"
+    );
+}

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::objects::{
-    Hpa, LabelSelector, Namespace, Node, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
+    Hpa, LabelSelector, Namespace, Node, NodeClaim, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
 };
 use crate::vocab::op::Op;
 use crate::vocab::target::TargetKind;
@@ -107,6 +107,10 @@ pub trait ClusterView: Sync {
     ) -> impl Future<Output = ReadResult<Option<Pvc>>> + Send;
     /// `GET` one PersistentVolume (cluster-scoped).
     fn pv(&self, name: &str) -> impl Future<Output = ReadResult<Option<Pv>>> + Send;
+    /// `GET` one Karpenter NodeClaim (`karpenter.sh/v1`, cluster-scoped).
+    fn nodeclaim(&self, name: &str) -> impl Future<Output = ReadResult<Option<NodeClaim>>> + Send;
+    /// `LIST` all Karpenter NodeClaims.
+    fn nodeclaims(&self) -> impl Future<Output = ReadResult<Vec<NodeClaim>>> + Send;
 
     /// Why this view may miss every object of `resource` (a plural, `persistentvolumeclaims`)
     /// that the cluster has, said for a note next to an object of it that was not found: a

@@ -10,7 +10,7 @@ use crate::alert::{Alert, AlertStatus};
 use crate::audit::rfc3339;
 use crate::history::History;
 use crate::ledger::Claim;
-use crate::objects::{Meta, Node};
+use crate::objects::{Meta, Node, Pool};
 use crate::policy::Guardrails;
 use crate::vocab::action::ActionKind;
 use crate::vocab::target::TargetRef;
@@ -168,21 +168,41 @@ pub fn within_budget(
 /// node must still be replaceable there (EKS's node-repair keeps the same floor for small
 /// groups). Two NotReady nodes of five or fewer are always a systemic fault.
 pub fn not_systemic(nodes: &[Node], guardrails: &Guardrails) -> Check {
-    if nodes.is_empty() {
-        return Ok(());
-    }
-    let not_ready = nodes.iter().filter(|n| !n.is_ready()).count();
-    let limit = guardrails.nodes.max_not_ready_percent as usize;
-    let allowed = (nodes.len() * limit / 100).max(1);
-    if not_ready > allowed {
+    over_cap(nodes.iter(), guardrails).map_or(Ok(()), |over| {
         Err(Refusal::suppressed(format!(
-            "{not_ready} of {} nodes are NotReady (more than {limit}%, and more than {allowed} node{}): a systemic fault, not a node fault",
-            nodes.len(),
-            if allowed == 1 { "" } else { "s" }
+            "{over}: a systemic fault, not a node fault"
         )))
-    } else {
-        Ok(())
+    })
+}
+
+/// The same cap within one pool (a Karpenter NodePool or an Auto Scaling node group): a
+/// pool whose nodes fail together has a fault of its own (its image, instance type,
+/// configuration or capacity), which replacing its nodes one by one would not cure. The
+/// refusal names the pool and its figures.
+pub fn pool_not_systemic(pool: &Pool, nodes: &[Node], guardrails: &Guardrails) -> Check {
+    over_cap(nodes.iter().filter(|n| pool.holds(n)), guardrails).map_or(Ok(()), |over| {
+        Err(Refusal::suppressed(format!(
+            "{pool}: {over}: a fault of the pool, not of one node"
+        )))
+    })
+}
+
+/// `N of M nodes are NotReady (more than P%, ...)` when the NotReady nodes among `nodes`
+/// exceed the cap (see [`not_systemic`]); `None` within it or for no nodes at all.
+fn over_cap<'a>(nodes: impl Iterator<Item = &'a Node>, guardrails: &Guardrails) -> Option<String> {
+    let (mut total, mut not_ready) = (0usize, 0usize);
+    for node in nodes {
+        total += 1;
+        not_ready += usize::from(!node.is_ready());
     }
+    let limit = guardrails.nodes.max_not_ready_percent as usize;
+    let allowed = (total * limit / 100).max(1);
+    (total > 0 && not_ready > allowed).then(|| {
+        format!(
+            "{not_ready} of {total} nodes are NotReady (more than {limit}%, and more than {allowed} node{})",
+            if allowed == 1 { "" } else { "s" }
+        )
+    })
 }
 
 /// At most `nodes.max_in_flight` replacements at once: other nodes reflex has cordoned
@@ -422,6 +442,42 @@ mod tests {
             .map(|i| node(&format!("n{i}"), i == 0, false))
             .collect();
         assert!(not_systemic(&three_two_down, &g).is_err());
+    }
+
+    #[test]
+    fn the_not_ready_cap_also_holds_within_a_pool() {
+        let g = Guardrails::default();
+        let in_pool = |name: &str, ready: bool, pool: &str| {
+            let mut n = node(name, ready, false);
+            n.metadata
+                .labels
+                .insert("karpenter.sh/nodepool".into(), pool.into());
+            n
+        };
+        // 2 of 12 NotReady cluster-wide (within 20%), both in NodePool burst (2 of 3).
+        let mut nodes: Vec<Node> = (0..9)
+            .map(|i| node(&format!("g{i}"), true, false))
+            .collect();
+        nodes.push(in_pool("b0", false, "burst"));
+        nodes.push(in_pool("b1", false, "burst"));
+        nodes.push(in_pool("b2", true, "burst"));
+        assert!(not_systemic(&nodes, &g).is_ok());
+        let burst = Pool::NodePool("burst".into());
+        let refused = pool_not_systemic(&burst, &nodes, &g).unwrap_err();
+        assert_eq!(
+            refused.reason,
+            "NodePool burst: 2 of 3 nodes are NotReady (more than 20%, and more than 1 node): a fault of the pool, not of one node"
+        );
+        let other = Pool::NodeGroup("general".into());
+        assert!(
+            pool_not_systemic(&other, &nodes, &g).is_ok(),
+            "a pool with no nodes"
+        );
+        nodes[10] = in_pool("b1", true, "burst");
+        assert!(
+            pool_not_systemic(&burst, &nodes, &g).is_ok(),
+            "one of three may be replaced"
+        );
     }
 
     #[test]

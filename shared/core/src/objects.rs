@@ -12,11 +12,16 @@ use serde::{Deserialize, Serialize};
 use crate::vocab::annotations::{
     CORDON_ANNOTATION, MIRROR_ANNOTATION, REVISION_ANNOTATION, SKIP_ANNOTATION,
 };
+use crate::vocab::labels::{
+    EKSCTL_NODEGROUP_LABEL, KARPENTER_API_VERSION, NODEGROUP_LABEL, NODEPOOL_LABEL,
+};
 
 /// `metadata.ownerReferences[]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct OwnerRef {
+    /// Owner `apiVersion` (`apps/v1`, `karpenter.sh/v1`, ...).
+    pub api_version: String,
     /// Owner kind (`ReplicaSet`, `StatefulSet`, `DaemonSet`, `Job`, `Node`, ...).
     pub kind: String,
     /// Owner name.
@@ -281,6 +286,42 @@ impl Node {
         id.starts_with("i-").then_some(id)
     }
 
+    /// The NodeClaim named by the node's owner reference to a `karpenter.sh/v1` NodeClaim.
+    pub fn nodeclaim_owner(&self) -> Option<&str> {
+        self.metadata
+            .owner_references
+            .iter()
+            .find(|o| o.kind == "NodeClaim" && o.api_version == KARPENTER_API_VERSION)
+            .map(|o| o.name.as_str())
+    }
+
+    /// Whether Karpenter (or EKS Auto Mode, which runs it) provisioned the node: the
+    /// `karpenter.sh/nodepool` label, or an owner reference to a NodeClaim.
+    pub fn karpenter_provisioned(&self) -> bool {
+        self.metadata.labels.contains_key(NODEPOOL_LABEL) || self.nodeclaim_owner().is_some()
+    }
+
+    /// The node group whose Auto Scaling group launched the node, from the labels EKS
+    /// managed node groups (`eks.amazonaws.com/nodegroup`) and eksctl's self-managed
+    /// groups (`alpha.eksctl.io/nodegroup-name`) set.
+    pub fn node_group(&self) -> Option<&str> {
+        let labels = &self.metadata.labels;
+        labels
+            .get(NODEGROUP_LABEL)
+            .or_else(|| labels.get(EKSCTL_NODEGROUP_LABEL))
+            .map(String::as_str)
+    }
+
+    /// The pool the node belongs to, as the per-pool NotReady cap counts it: its NodePool,
+    /// else its node group.
+    pub fn pool(&self) -> Option<Pool> {
+        let labels = &self.metadata.labels;
+        if let Some(p) = labels.get(NODEPOOL_LABEL) {
+            return Some(Pool::NodePool(p.clone()));
+        }
+        self.node_group().map(|g| Pool::NodeGroup(g.to_owned()))
+    }
+
     /// Whether reflex cordoned this node for a replacement (one still in flight, or one
     /// that stopped half-way: see [`Node::reflex_cordoned_at`]).
     pub fn replacement_in_flight(&self) -> bool {
@@ -295,6 +336,68 @@ impl Node {
         DateTime::parse_from_rfc3339(at.trim())
             .ok()
             .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+/// A group of nodes provisioned alike, within which the NotReady cap also applies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Pool {
+    /// A Karpenter NodePool (label `karpenter.sh/nodepool`).
+    NodePool(String),
+    /// An Auto Scaling node group (label `eks.amazonaws.com/nodegroup`).
+    NodeGroup(String),
+}
+
+impl Pool {
+    /// Whether `node` is in this pool.
+    pub fn holds(&self, node: &Node) -> bool {
+        node.pool().as_ref() == Some(self)
+    }
+}
+
+impl std::fmt::Display for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pool::NodePool(name) => write!(f, "NodePool {name}"),
+            Pool::NodeGroup(name) => write!(f, "node group {name}"),
+        }
+    }
+}
+
+/// A Karpenter `NodeClaim` (`karpenter.sh/v1`, cluster-scoped): Karpenter's request for one
+/// node. Deleting it makes Karpenter drain, delete and terminate its node; the NodePool
+/// launches a replacement when pods need one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeClaim {
+    /// Metadata (the `karpenter.sh/nodepool` label names its NodePool).
+    pub metadata: Meta,
+    /// Status.
+    pub status: NodeClaimStatus,
+}
+
+/// `NodeClaim.status`, the part read: which node and instance it became.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeClaimStatus {
+    /// The Node it registered as.
+    pub node_name: Option<String>,
+    /// The cloud provider id of its instance (`aws:///<zone>/<instance-id>`).
+    #[serde(rename = "providerID")]
+    pub provider_id: Option<String>,
+}
+
+impl NodeClaim {
+    /// Its NodePool, from the `karpenter.sh/nodepool` label.
+    pub fn nodepool(&self) -> Option<&str> {
+        self.metadata.labels.get(NODEPOOL_LABEL).map(String::as_str)
+    }
+
+    /// Whether this NodeClaim is `node`'s: by `status.nodeName`, or by `status.providerID`.
+    pub fn claims(&self, node: &Node) -> bool {
+        self.status.node_name.as_deref() == Some(node.metadata.name.as_str())
+            || (self.status.provider_id.is_some()
+                && self.status.provider_id == node.spec.provider_id)
     }
 }
 

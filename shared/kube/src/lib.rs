@@ -9,6 +9,7 @@
 //! | `actions/rollout.rs` | `rollout_restart` and the rollout check every workload change ends with |
 //! | `actions/rollback.rs` | `rollback`: the `test`-guarded JSON patch, a conflict told as such |
 //! | `actions/drain.rs` | `replace_node`'s cluster part: cordon, parallel evictions, wait until gone |
+//! | `actions/nodeclaim.rs` | `replace_node` of a Karpenter node: delete its NodeClaim, wait until gone and for the NodePool's new node |
 //! | `call.rs` | one API call: time limit, bounded resend, request builders |
 //! | `auth.rs` | a bearer token per request, re-signed before it expires and once after a 401 |
 //! | `error.rs` | HTTP statuses onto the core's `ClusterError` |

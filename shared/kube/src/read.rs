@@ -13,12 +13,15 @@ use kube::Resource;
 use kube::api::ListParams;
 use reflex_core::cluster::{ClusterError, ClusterView, ReadResult};
 use reflex_core::objects::{
-    Hpa, LabelSelector, Namespace, Node, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
+    Hpa, LabelSelector, Namespace, Node, NodeClaim, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
 };
 use reflex_core::vocab::target::TargetKind;
 
 use crate::KubeCluster;
 use crate::call::Deadline;
+
+/// The collection path of Karpenter's NodeClaims (`karpenter.sh/v1`, cluster-scoped).
+pub(crate) const NODECLAIMS: &str = "/apis/karpenter.sh/v1/nodeclaims";
 
 /// The collection path of resource `K` (`/api/v1/namespaces/production/pods`).
 pub(crate) fn collection<K: Resource<DynamicType = ()>>(namespace: Option<&str>) -> String {
@@ -174,5 +177,13 @@ impl ClusterView for KubeCluster {
 
     fn pv(&self, name: &str) -> impl Future<Output = ReadResult<Option<Pv>>> + Send {
         self.get_one(collection::<PersistentVolume>(None), name)
+    }
+
+    fn nodeclaim(&self, name: &str) -> impl Future<Output = ReadResult<Option<NodeClaim>>> + Send {
+        self.get_one(NODECLAIMS.to_owned(), name)
+    }
+
+    fn nodeclaims(&self) -> impl Future<Output = ReadResult<Vec<NodeClaim>>> + Send {
+        self.list_all(NODECLAIMS.to_owned(), ListParams::default())
     }
 }

@@ -9,7 +9,10 @@
 //! snapshot will ever free it. Nothing leaves the process.
 //!
 //! Kinds beyond the snapshot command's first eight are optional (HorizontalPodAutoscalers,
-//! PersistentVolumeClaims, PersistentVolumes): a file without them still loads. When a
+//! PersistentVolumeClaims, PersistentVolumes, Karpenter's `nodeclaims.karpenter.sh`): a
+//! file without them still loads. Deleting a NodeClaim is simulated as Karpenter does it:
+//! the NodeClaim and its node go, and a Ready node (with a NodeClaim of its own) joins the
+//! same NodePool. When a
 //! drain finds no claim of a pod in a snapshot holding none at all,
 //! [`ClusterView::missing_kind`] says so, so the note points at the `kubectl get` command
 //! rather than at the cluster.
@@ -21,10 +24,12 @@ use std::sync::{Mutex, MutexGuard};
 use reflex_core::cluster::{Actuator, ClusterError, ClusterView, Fleet, ReadResult, Submit};
 
 use reflex_core::objects::{
-    Hpa, LabelSelector, Namespace, Node, OwnerRef, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
+    Condition, Hpa, LabelSelector, Namespace, Node, NodeClaim, OwnerRef, Pdb, Pod, Pv, Pvc,
+    ReplicaSet, Workload,
 };
 
 use reflex_core::vocab::annotations::RESTARTED_AT_ANNOTATION;
+use reflex_core::vocab::labels::{KARPENTER_API_VERSION, NODEPOOL_LABEL};
 use reflex_core::vocab::op::{Op, PodRef};
 use reflex_core::vocab::target::TargetKind;
 use serde::Deserialize;
@@ -63,6 +68,7 @@ struct State {
     hpas: BTreeMap<Key, Hpa>,
     pvcs: BTreeMap<Key, Pvc>,
     pvs: BTreeMap<String, Pv>,
+    nodeclaims: BTreeMap<String, NodeClaim>,
     /// Kinds present in the file that reflex does not read, with counts.
     skipped: BTreeMap<String, usize>,
     /// Instances the simulated fleet terminated.
@@ -142,7 +148,8 @@ fn key(ns: &str, name: &str) -> Key {
 impl Snapshot {
     /// Loads a `kubectl get nodes,namespaces,pods,deployments,replicasets,statefulsets,
     /// daemonsets,poddisruptionbudgets,persistentvolumeclaims,persistentvolumes -A -o json`
-    /// List (HorizontalPodAutoscalers are read too). Other kinds are skipped and counted.
+    /// List (HorizontalPodAutoscalers and Karpenter NodeClaims are read too). Other kinds
+    /// are skipped and counted.
     pub fn from_json(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
         let list: List<'_> =
             serde_json::from_slice(bytes).map_err(|e| SnapshotError::NotAList(e.to_string()))?;
@@ -215,6 +222,11 @@ impl Snapshot {
                         .pvs
                         .insert(name.clone(), decode(raw).map_err(item_err)?);
                 }
+                "NodeClaim" => {
+                    state
+                        .nodeclaims
+                        .insert(name.clone(), decode(raw).map_err(item_err)?);
+                }
                 other => *state.skipped.entry(other.to_owned()).or_default() += 1,
             }
         }
@@ -264,6 +276,11 @@ impl Snapshot {
             .workloads
             .get(&(kind, namespace.to_owned(), name.to_owned()))
             .cloned()
+    }
+
+    /// A Karpenter NodeClaim as the snapshot (or its simulation) now has it.
+    pub fn nodeclaim_now(&self, name: &str) -> Option<NodeClaim> {
+        self.state().nodeclaims.get(name).cloned()
     }
 
     /// Instances the simulated fleet has terminated.
@@ -383,16 +400,28 @@ impl ClusterView for Snapshot {
         ready(Ok(self.state().pvs.get(name).cloned()))
     }
 
+    fn nodeclaim(&self, name: &str) -> impl Future<Output = ReadResult<Option<NodeClaim>>> + Send {
+        ready(Ok(self.nodeclaim_now(name)))
+    }
+
+    fn nodeclaims(&self) -> impl Future<Output = ReadResult<Vec<NodeClaim>>> + Send {
+        ready(Ok(self.state().nodeclaims.values().cloned().collect()))
+    }
+
     fn missing_kind(&self, resource: &str) -> Option<String> {
         let s = self.state();
-        let empty = match resource {
-            "persistentvolumeclaims" => s.pvcs.is_empty(),
-            "persistentvolumes" => s.pvs.is_empty(),
-            _ => false,
+        let (empty, kinds) = match resource {
+            "persistentvolumeclaims" => (
+                s.pvcs.is_empty(),
+                "persistentvolumeclaims,persistentvolumes",
+            ),
+            "persistentvolumes" => (s.pvs.is_empty(), "persistentvolumeclaims,persistentvolumes"),
+            "nodeclaims" => (s.nodeclaims.is_empty(), "nodeclaims"),
+            _ => (false, ""),
         };
         empty.then(|| {
             format!(
-                "the snapshot holds no {resource} (add persistentvolumeclaims,persistentvolumes to the kubectl get command that takes it)"
+                "the snapshot holds no {resource} (add {kinds} to the kubectl get command that takes it)"
             )
         })
     }
@@ -440,7 +469,7 @@ impl State {
                 .map(|node| node.metadata.name.clone());
         }
         pod.status.phase = Some("Running".into());
-        pod.status.conditions = vec![reflex_core::objects::Condition {
+        pod.status.conditions = vec![Condition {
             reason: None,
             kind: "Ready".into(),
             status: "True".into(),
@@ -449,6 +478,52 @@ impl State {
         let name = pod.metadata.name.clone();
         self.pods.insert(key(&ns, &name), pod);
         Some(name)
+    }
+
+    /// Simulated Karpenter, for a deleted NodeClaim: it and its node go (with the pods still
+    /// bound there, as the pod garbage collector removes them), and a Ready node with a
+    /// NodeClaim of its own joins the same NodePool.
+    fn karpenter_replaces(&mut self, nodeclaim: &str) -> String {
+        let Some(claim) = self.nodeclaims.remove(nodeclaim) else {
+            return format!("NodeClaim {nodeclaim} was already gone");
+        };
+        let old = claim.status.node_name.clone().unwrap_or_default();
+        let node = self.nodes.remove(&old);
+        self.pods
+            .retain(|_, p| p.spec.node_name.as_deref() != Some(old.as_str()));
+        let (Some(mut node), Some(pool)) = (node, claim.nodepool().map(str::to_owned)) else {
+            return format!("NodeClaim {nodeclaim} deleted (simulated); node {old} removed");
+        };
+        let n = self.next();
+        let (claim_name, node_name) = (format!("{pool}-sim{n}"), format!("{pool}-node-sim{n}"));
+        let mut new_claim = claim.clone();
+        new_claim.metadata.name = claim_name.clone();
+        new_claim.metadata.uid = Some(format!("simulated-{n}"));
+        new_claim.status.node_name = Some(node_name.clone());
+        new_claim.status.provider_id = None;
+        node.metadata.name = node_name.clone();
+        node.metadata.uid = Some(format!("simulated-node-{n}"));
+        node.metadata.annotations.clear();
+        node.metadata.owner_references = vec![OwnerRef {
+            api_version: KARPENTER_API_VERSION.into(),
+            kind: "NodeClaim".into(),
+            name: claim_name.clone(),
+            uid: format!("simulated-{n}"),
+            controller: None,
+        }];
+        node.spec.unschedulable = false;
+        node.spec.provider_id = None;
+        node.status.conditions = vec![Condition {
+            kind: "Ready".into(),
+            status: "True".into(),
+            last_transition_time: None,
+            reason: None,
+        }];
+        self.nodeclaims.insert(claim_name.clone(), new_claim);
+        self.nodes.insert(node_name.clone(), node);
+        format!(
+            "NodeClaim {nodeclaim} deleted (simulated); node {old} removed; Karpenter launched {node_name} (NodeClaim {claim_name}) in NodePool {pool}"
+        )
     }
 
     fn evict(&mut self, pod: &PodRef, submit: Submit) -> Result<String, ClusterError> {
@@ -634,6 +709,51 @@ impl State {
                     )))
                 }
             }
+            Op::DeleteNodeClaim { nodeclaim, uid, .. } => {
+                let current = self
+                    .nodeclaims
+                    .get(nodeclaim)
+                    .ok_or_else(|| not_found(format!("NodeClaim {nodeclaim}")))?;
+                if let Some(planned) = uid
+                    && current.metadata.uid.as_ref() != Some(planned)
+                {
+                    return Err(ClusterError::Conflict(format!(
+                        "NodeClaim {nodeclaim} was recreated since the plan (planned uid {planned}): nothing deleted"
+                    )));
+                }
+                if dry {
+                    return Ok("delete would be admitted".into());
+                }
+                Ok(self.karpenter_replaces(nodeclaim))
+            }
+            Op::VerifyNodeClaimGone { nodeclaim, .. } => {
+                if self.nodeclaims.contains_key(nodeclaim) {
+                    Err(ClusterError::Timeout(format!(
+                        "NodeClaim {nodeclaim} still exists"
+                    )))
+                } else {
+                    Ok(format!("NodeClaim {nodeclaim} is gone"))
+                }
+            }
+            Op::WaitPoolNode {
+                nodepool, known, ..
+            } => self
+                .nodes
+                .values()
+                .find(|n| {
+                    n.is_ready()
+                        && n.metadata.labels.get(NODEPOOL_LABEL) == Some(nodepool)
+                        && !known.contains(&n.metadata.name)
+                })
+                .map(|n| {
+                    format!(
+                        "{} is Ready in NodePool {nodepool} (simulated Karpenter)",
+                        n.metadata.name
+                    )
+                })
+                .ok_or_else(|| {
+                    ClusterError::Timeout(format!("no new Ready node in NodePool {nodepool}"))
+                }),
             Op::TerminateInstance { .. } | Op::Notify { .. } | Op::Unresolved { .. } => Err(
                 ClusterError::Unsupported(format!("{} is not a cluster call", op.name())),
             ),

@@ -16,7 +16,7 @@ use crate::controllers;
 use crate::discovery;
 use crate::eviction;
 use crate::patch::Patch;
-use crate::resources::{ApiPath, DEPLOYMENTS, NODES, PODS, ResourceType, parse_path};
+use crate::resources::{ApiPath, DEPLOYMENTS, NODECLAIMS, NODES, PODS, ResourceType, parse_path};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::Shared;
 use crate::status::ApiError;
@@ -59,6 +59,8 @@ pub(crate) enum Effect {
     PodRemoved(Value),
     /// A Deployment's spec (hence generation) changed.
     DeploymentChanged { namespace: String, name: String },
+    /// A Karpenter NodeClaim was deleted.
+    NodeClaimRemoved(Value),
 }
 
 /// Schedules the controllers' reactions to writes (with the store lock released).
@@ -69,6 +71,7 @@ fn run_effects(shared: &Arc<Shared>, effects: Vec<Effect>) {
             Effect::DeploymentChanged { namespace, name } => {
                 controllers::deployment_changed(shared, namespace, name)
             }
+            Effect::NodeClaimRemoved(claim) => controllers::nodeclaim_removed(shared, claim),
         }
     }
 }
@@ -446,6 +449,9 @@ pub(crate) fn remove_object(
             store.remove(resource, namespace, name);
             if std::ptr::eq(resource, &NODES) {
                 finish_pods_of_node(store, name, false, effects);
+            }
+            if std::ptr::eq(resource, &NODECLAIMS) {
+                effects.push(Effect::NodeClaimRemoved(object.clone()));
             }
         }
         let mut details =

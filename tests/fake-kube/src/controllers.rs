@@ -10,7 +10,10 @@
 //!   older ones are scaled to zero, the Deployment's annotations are copied onto it (its
 //!   revision bookkeeping aside), and the Deployment's status reports the rollout done.
 //!
-//! Both run after a configurable delay and can be switched off, so a caller's verification
+//! - Karpenter: when a NodeClaim is deleted, its node goes (with the pods bound to it), and
+//!   a replacement NodeClaim and a Ready node with its labels join the same NodePool.
+//!
+//! All run after a configurable delay and can be switched off, so a caller's verification
 //! can be tested for success and for timeout. Settings are read when the triggering
 //! request is served.
 
@@ -20,13 +23,14 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::resources::{
-    DAEMONSETS, DEPLOYMENTS, NODES, PODS, REPLICASETS, ResourceType, STATEFULSETS,
+    DAEMONSETS, DEPLOYMENTS, NODECLAIMS, NODES, PODS, REPLICASETS, ResourceType, STATEFULSETS,
 };
 use crate::server::Shared;
 use crate::store::{Store, meta, meta_mut, now, safe_encode};
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+const NODEPOOL_LABEL: &str = "karpenter.sh/nodepool";
 
 /// Which controller steps run, and how long after the triggering request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +39,8 @@ pub struct ControllerSettings {
     pub replace_pods: bool,
     /// Complete a Deployment rollout after its spec changes.
     pub advance_rollouts: bool,
+    /// Replace a deleted Karpenter NodeClaim's node with a new Ready one in its NodePool.
+    pub replace_nodeclaims: bool,
     /// Time between the triggering request and the controller's writes.
     pub delay: Duration,
 }
@@ -44,17 +50,20 @@ impl Default for ControllerSettings {
         Self {
             replace_pods: true,
             advance_rollouts: true,
+            replace_nodeclaims: true,
             delay: Duration::from_millis(100),
         }
     }
 }
 
 impl ControllerSettings {
-    /// Both steps off: deleted pods stay gone and rollouts are never observed.
+    /// Every step off: deleted pods stay gone, rollouts are never observed, and a deleted
+    /// NodeClaim's node stays (NotReady) with no replacement.
     pub fn off() -> Self {
         Self {
             replace_pods: false,
             advance_rollouts: false,
+            replace_nodeclaims: false,
             ..Self::default()
         }
     }
@@ -85,6 +94,11 @@ impl Controllers {
     /// Switches rollout completion on or off.
     pub fn set_advance_rollouts(&self, on: bool) {
         self.update(|s| s.advance_rollouts = on);
+    }
+
+    /// Switches the Karpenter step (a deleted NodeClaim's node replaced) on or off.
+    pub fn set_replace_nodeclaims(&self, on: bool) {
+        self.update(|s| s.replace_nodeclaims = on);
     }
 
     /// Sets the delay before controller writes.
@@ -121,6 +135,94 @@ pub(crate) fn deployment_changed(shared: &Arc<Shared>, namespace: String, name: 
         tokio::time::sleep(settings.delay).await;
         reconcile_deployment(&mut shared.store(), &namespace, &name);
     });
+}
+
+/// Schedules Karpenter's reaction to a deleted NodeClaim.
+pub(crate) fn nodeclaim_removed(shared: &Arc<Shared>, claim: Value) {
+    let settings = shared.controllers.settings();
+    if !settings.replace_nodeclaims {
+        return;
+    }
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        tokio::time::sleep(settings.delay).await;
+        replace_nodeclaim(&mut shared.store(), &claim);
+    });
+}
+
+/// Karpenter's answer to a deleted NodeClaim: its node leaves with the pods bound to it
+/// (the instance is terminated), and a new NodeClaim becomes a Ready node with the old
+/// one's labels in the same NodePool.
+fn replace_nodeclaim(store: &mut Store, claim: &Value) {
+    let Some(old_name) = claim.pointer("/status/nodeName").and_then(Value::as_str) else {
+        return;
+    };
+    let Some(old) = store.remove(&NODES, None, old_name) else {
+        return;
+    };
+    // The pods of a terminated instance are gone; nothing reacts to them here.
+    crate::api::finish_pods_of_node(store, old_name, false, &mut Vec::new());
+    let Some(pool) = claim
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(NODEPOOL_LABEL))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let claim_name = store.generate_name(&NODECLAIMS, None, &format!("{pool}-"));
+    let bits = store.next_random();
+    let node_name = format!(
+        "ip-10-0-{}-{}.ec2.internal",
+        (bits >> 8) % 250 + 1,
+        bits % 250 + 2
+    );
+    let zone = old
+        .pointer("/metadata/labels/topology.kubernetes.io~1zone")
+        .and_then(Value::as_str)
+        .unwrap_or("us-east-1a")
+        .to_owned();
+    let provider_id = format!("aws:///{zone}/i-{:017x}", bits.rotate_left(23) >> 4);
+    let fresh_meta = |name: &str, labels: Option<&Value>| {
+        let mut metadata = Map::new();
+        metadata.insert("name".into(), json!(name));
+        if let Some(labels) = labels {
+            metadata.insert("labels".into(), labels.clone());
+        }
+        metadata
+    };
+    let new_claim = json!({
+        "metadata": fresh_meta(&claim_name, claim.pointer("/metadata/labels")),
+        "spec": claim.get("spec").cloned().unwrap_or_else(|| json!({})),
+        "status": { "nodeName": node_name, "providerID": provider_id },
+    });
+    let Ok(created) = store.create(&NODECLAIMS, new_claim, false) else {
+        return;
+    };
+    let mut labels = old
+        .pointer("/metadata/labels")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    labels["kubernetes.io/hostname"] = json!(node_name);
+    let mut metadata = fresh_meta(&node_name, Some(&labels));
+    metadata.insert(
+        "ownerReferences".into(),
+        json!([{
+            "apiVersion": NODECLAIMS.api_version(),
+            "kind": NODECLAIMS.kind,
+            "name": claim_name,
+            "uid": meta(&created, "uid"),
+            "blockOwnerDeletion": true,
+        }]),
+    );
+    let ready = json!({ "type": "Ready", "status": "True", "reason": "KubeletReady", "lastTransitionTime": now() });
+    let node = json!({
+        "metadata": metadata,
+        "spec": { "providerID": provider_id },
+        "status": { "conditions": [ready] },
+    });
+    // Generated names are checked unused; nothing else can make this fail.
+    let _ = store.create(&NODES, node, false);
 }
 
 /// The `ownerReferences` entry with `controller: true`.

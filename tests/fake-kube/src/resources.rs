@@ -1,7 +1,8 @@
 //! The resource types the fake serves and how request paths map onto them.
 //!
 //! Only the kinds of reflex's snapshot format exist here (PersistentVolumeClaims and
-//! PersistentVolumes included, for the drain's local-storage check); any other path is a 404,
+//! PersistentVolumes included, for the drain's local-storage check, and Karpenter's
+//! `nodeclaims.karpenter.sh`); any other path is a 404,
 //! as it would be for an API group the server does not have. Paths are parsed the way
 //! kube-apiserver routes them: `/api/v1/...` for the core group, `/apis/{group}/{version}/...`
 //! otherwise, with `namespaces/{ns}/` in front of namespaced resources.
@@ -93,8 +94,17 @@ pub(crate) static HORIZONTALPODAUTOSCALERS: ResourceType = ResourceType {
     in_all: true,
 };
 
+/// Karpenter's NodeClaims (a CRD; EKS Auto Mode serves the same group).
+pub(crate) static NODECLAIMS: ResourceType = ResourceType {
+    group: "karpenter.sh",
+    version: "v1",
+    plural: "nodeclaims",
+    kind: "NodeClaim",
+    namespaced: false,
+};
+
 /// In the order of the snapshot command's kinds (an export lists them so).
-static ALL: [&ResourceType; 11] = [
+static ALL: [&ResourceType; 12] = [
     &NODES,
     &NAMESPACES,
     &PODS,
@@ -106,6 +116,7 @@ static ALL: [&ResourceType; 11] = [
     &PERSISTENTVOLUMECLAIMS,
     &PERSISTENTVOLUMES,
     &HORIZONTALPODAUTOSCALERS,
+    &NODECLAIMS,
 ];
 
 const fn core(
@@ -296,6 +307,19 @@ mod tests {
             parsed("/api/v1/namespaces/prod/persistentvolumes/pv-1"),
             None
         );
+    }
+
+    #[test]
+    fn nodeclaims_are_cluster_scoped_in_the_karpenter_group() {
+        assert_eq!(
+            parsed("/apis/karpenter.sh/v1/nodeclaims/default-x7k2p"),
+            Some(("nodeclaims", None, Some("default-x7k2p".into()), None))
+        );
+        assert_eq!(
+            parsed("/apis/karpenter.sh/v1/nodeclaims"),
+            Some(("nodeclaims", None, None, None))
+        );
+        assert_eq!(parsed("/apis/karpenter.sh/v1beta1/nodeclaims/x"), None);
     }
 
     #[test]

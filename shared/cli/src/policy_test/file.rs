@@ -3,7 +3,8 @@
 //! A test file is refused whole, before any of its tests runs, when any part of it cannot
 //! be used: an unknown key, a policy or snapshot that does not load, an event file that
 //! cannot be read, an inline alert no sender would send, a test with both or neither of
-//! `event` and `alert`. Paths in the file are relative to the file.
+//! `event` and `alert`. Paths in the file are relative to the file. A test may name a
+//! snapshot of its own (`cluster:`), which it runs against instead of the file's.
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,8 @@ struct TestSpec {
     name: String,
     /// The evaluation time (RFC 3339); default: each alert's start.
     at: Option<String>,
+    /// A snapshot for this test alone, in place of the file's `cluster`.
+    cluster: Option<PathBuf>,
     /// An event file of any input shape.
     event: Option<PathBuf>,
     /// Or an alert written out.
@@ -69,6 +72,8 @@ pub struct Case {
     pub input: String,
     /// The payload.
     pub bytes: Vec<u8>,
+    /// The test's own snapshot, when it names one (it wins over the file's).
+    pub cluster: Option<Snapshot>,
     /// What each record must say.
     pub expect: Vec<Expect>,
 }
@@ -132,11 +137,16 @@ fn case(spec: TestSpec, dir: &Path) -> anyhow::Result<Case> {
     if spec.expect.is_empty() {
         bail!("expect: empty; list one entry per alert the input yields");
     }
+    let cluster = match &spec.cluster {
+        Some(rel) => Some(load_snapshot(&dir.join(rel)).context("cluster")?),
+        None => None,
+    };
     Ok(Case {
         name: spec.name,
         at,
         input,
         bytes,
+        cluster,
         expect: spec.expect,
     })
 }

@@ -2,8 +2,8 @@
 //! section 10).
 //!
 //! Each test feeds its event file (or inline alert) through the real pipeline
-//! ([`Pipeline::process`]), dry-run, against the test file's snapshot (or no cluster), and
-//! compares each audit record with what the test expects of it. Every test gets a fresh
+//! ([`Pipeline::process`]), dry-run, against the test's own snapshot, the file's, or no
+//! cluster, and compares each audit record with what the test expects of it. Every test gets a fresh
 //! in-memory ledger, so tests are independent: cooldown, budget and exactly-once count only
 //! what the test's own input yields. Files: `file.rs` (the format, and loading: a file is
 //! refused whole before any of its tests runs), `inline.rs` (inline alerts written out as
@@ -70,6 +70,7 @@ pub fn run(policy: Option<&Path>, files: &[PathBuf]) -> anyhow::Result<u8> {
         };
         let cluster = suite.cluster.as_ref().map(|(_, snapshot)| snapshot);
         for (n, case) in suite.tests.iter().enumerate() {
+            let cluster = case.cluster.as_ref().or(cluster);
             let records = runtime.block_on(run_case(&pipeline, cluster, case, n + 1))?;
             match report(case, &records) {
                 None => {

@@ -12,7 +12,7 @@
 //! | `restart_pod` | `pod.rs` |
 //! | `rollout_restart` | `rollout.rs` |
 //! | `rollback` (and its fallback) | `rollback.rs` |
-//! | `replace_node` | `node.rs` |
+//! | `replace_node` | `node.rs` (who owns the node: `node_owner.rs`) |
 //! | `notify` | `notify.rs` |
 //! | any, without a cluster view | `blind.rs` |
 //!
@@ -30,6 +30,7 @@ mod escalate;
 mod gitops;
 mod naming;
 mod node;
+mod node_owner;
 mod notify;
 mod owner;
 mod pod;

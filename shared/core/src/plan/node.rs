@@ -1,11 +1,15 @@
-//! `replace_node`: cordon a node, drain it through the Eviction API, then terminate its EC2
-//! instance so that its Auto Scaling group launches a new one.
+//! `replace_node`: cordon a node, drain it through the Eviction API, then hand it back to the
+//! mechanism that provisioned it (`node_owner.rs`): terminate its EC2 instance so that its
+//! Auto Scaling group launches a new one, or delete its Karpenter NodeClaim, verify that it
+//! is gone and wait (within the verify timeout; late is noted) for a new Ready node in its
+//! NodePool.
 //!
 //! Guardrails applied here: the node must exist (by name, or by the instance id at the end of
 //! its `spec.providerID`); the opt-out annotation on the Node; no replacement while more than
-//! the cap of nodes are NotReady (a systemic fault); at most `nodes.max_in_flight`
-//! replacements at once (a node reflex cordoned itself is resumed, not refused); the node
-//! must have an EC2 instance; no bare pod on it (a drain would lose it), and no pod keeping
+//! the cap of nodes are NotReady (a systemic fault); a known owner (none: not drained); the
+//! same cap within the node's pool (its NodePool or node group); at most
+//! `nodes.max_in_flight` replacements at once (a node reflex cordoned itself is resumed, not
+//! refused); no bare pod on it (a drain would lose it), and no pod keeping
 //! data on it unless `nodes.evict_local_data` allows it: an `emptyDir` volume, or a claim
 //! bound to a `local` or `hostPath` PersistentVolume (the claims of the pods to evict are
 //! read for this, see [`crate::drain::decide`]; one not found is noted, not refused).
@@ -16,11 +20,13 @@ use crate::audit::rfc3339;
 use crate::cluster::ClusterView;
 use crate::drain::{self, pod_ref};
 use crate::guard::{self, Refusal};
-use crate::objects::{Node, Pod};
+use crate::objects::{Node, Pod, Pool};
 use crate::plan::context::{Ctx, Inputs, Plan, Refused, Step};
 use crate::plan::naming::Named;
+use crate::plan::node_owner::{self, NodeOwner};
 use crate::policy::Guardrails;
 use crate::vocab::action::ActionKind;
+use crate::vocab::labels::NODEPOOL_LABEL;
 use crate::vocab::op::{DrainRules, Op, PodRef};
 use crate::vocab::target::TargetRef;
 use crate::vocab::verdict::Verdict;
@@ -71,15 +77,16 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
     let refuse = |r: Refusal| Refused::from(r).with_action(kind, &t);
     guard::not_opted_out([(format!("Node {name}"), &node.metadata)]).map_err(refuse)?;
     guard::not_systemic(&nodes, ctx.g()).map_err(refuse)?;
+    let owner = node_owner::owner_of(ctx.cluster, &node)
+        .await?
+        .map_err(refuse)?;
+    let pool = owner.pool(&node);
+    if let Some(pool) = &pool {
+        guard::pool_not_systemic(pool, &nodes, ctx.g()).map_err(refuse)?;
+    }
     let mut notes =
         guard::replacement_slot_free(&name, &nodes, ctx.inputs.history, ctx.inputs.now, ctx.g())
             .map_err(refuse)?;
-    let Some(instance_id) = node.instance_id().map(str::to_owned) else {
-        return Err(refuse(Refusal::suppressed(format!(
-            "node {name} has no EC2 providerID ({:?}); its instance cannot be replaced",
-            node.spec.provider_id
-        ))));
-    };
 
     let pods = ctx.cluster.pods_on_node(&name).await?;
     let drain = drain::decide(ctx.cluster, &name, pods, ctx.g().nodes.evict_local_data)
@@ -107,19 +114,61 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
             terminating_grace: ctx.g().nodes.terminating_grace,
         });
     }
-    ops.push(Op::TerminateInstance {
-        node: name.clone(),
-        instance_id: instance_id.clone(),
-    });
     let status = if node.is_ready() { "Ready" } else { "NotReady" };
+    let evicted = pods.len();
+    let reason = match owner {
+        NodeOwner::AutoScaling { instance_id, .. } => {
+            ops.push(Op::TerminateInstance {
+                node: name.clone(),
+                instance_id: instance_id.clone(),
+            });
+            format!(
+                "replace node {name} ({status}, instance {instance_id}): cordon, evict {evicted} pods, terminate the instance so its Auto Scaling group launches a new one"
+            )
+        }
+        NodeOwner::Karpenter { claim } => {
+            let verify = ctx.g().timeouts.verify;
+            let nodeclaim = claim.metadata.name.clone();
+            ops.push(Op::DeleteNodeClaim {
+                node: name.clone(),
+                nodeclaim: nodeclaim.clone(),
+                uid: claim.metadata.uid.clone(),
+            });
+            ops.push(Op::VerifyNodeClaimGone {
+                nodeclaim: nodeclaim.clone(),
+                timeout: verify,
+            });
+            let of_pool = match &pool {
+                Some(Pool::NodePool(nodepool)) => {
+                    ops.push(Op::WaitPoolNode {
+                        nodepool: nodepool.clone(),
+                        replacing: name.clone(),
+                        known: nodes
+                            .iter()
+                            .filter(|n| pool.as_ref().is_some_and(|p| p.holds(n)))
+                            .map(|n| n.metadata.name.clone())
+                            .collect(),
+                        timeout: verify,
+                    });
+                    format!(" of NodePool {nodepool}")
+                }
+                _ => {
+                    notes.push(format!(
+                        "NodeClaim {nodeclaim} names no NodePool ({NODEPOOL_LABEL}): no replacement node is waited for"
+                    ));
+                    String::new()
+                }
+            };
+            format!(
+                "replace node {name} ({status}, Karpenter NodeClaim {nodeclaim}{of_pool}): cordon, evict {evicted} pods, delete the NodeClaim so Karpenter terminates the instance, and wait for its NodePool's new node"
+            )
+        }
+    };
     Ok(Plan {
         action: kind,
         target: t.clone(),
         ops,
-        reason: format!(
-            "replace node {name} ({status}, instance {instance_id}): cordon, evict {} pods, terminate the instance so its Auto Scaling group launches a new one",
-            pods.len()
-        ),
+        reason,
         notes,
         workload: None,
     })

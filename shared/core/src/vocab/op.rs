@@ -8,7 +8,13 @@ use serde_json::json;
 
 use crate::duration::Span;
 use crate::vocab::annotations::{CORDON_ANNOTATION, RESTARTED_AT_ANNOTATION};
+use crate::vocab::labels::NODEPOOL_LABEL;
 use crate::vocab::target::TargetRef;
+
+/// The API path of a Karpenter NodeClaim (cluster-scoped, `karpenter.sh/v1`).
+pub fn nodeclaim_path(name: &str) -> String {
+    format!("/apis/karpenter.sh/v1/nodeclaims/{name}")
+}
 
 /// A pod, by namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -125,6 +131,35 @@ pub enum Op {
         /// EC2 instance id.
         instance_id: String,
     },
+    /// Delete the Karpenter NodeClaim that owns a node, pinned to the uid read while
+    /// planning: Karpenter then terminates its instance and removes the node.
+    DeleteNodeClaim {
+        /// Node name.
+        node: String,
+        /// The NodeClaim.
+        nodeclaim: String,
+        /// Its uid when the plan was made (a delete precondition).
+        uid: Option<String>,
+    },
+    /// Wait until the deleted NodeClaim is gone (404).
+    VerifyNodeClaimGone {
+        /// The NodeClaim.
+        nodeclaim: String,
+        /// Give up after this long.
+        timeout: Span,
+    },
+    /// Wait for a new Ready node in the NodePool: one not among `known`. Karpenter launches
+    /// one only when pending pods need it, so one that is late is noted, not a failure.
+    WaitPoolNode {
+        /// The NodePool.
+        nodepool: String,
+        /// The node being replaced.
+        replacing: String,
+        /// The pool's nodes when the plan was made (none of them counts as new).
+        known: Vec<String>,
+        /// Stop waiting after this long.
+        timeout: Span,
+    },
     /// Tell on-call; change nothing.
     Notify {
         /// What to say.
@@ -150,6 +185,9 @@ impl Op {
             Op::Evict { .. } => "evict",
             Op::WaitPodsGone { .. } => "wait_pods_gone",
             Op::TerminateInstance { .. } => "terminate_instance",
+            Op::DeleteNodeClaim { .. } => "delete_nodeclaim",
+            Op::VerifyNodeClaimGone { .. } => "verify_nodeclaim_gone",
+            Op::WaitPoolNode { .. } => "wait_pool_node",
             Op::Notify { .. } => "notify",
             Op::Unresolved { .. } => "unresolved",
         }
@@ -166,6 +204,7 @@ impl Op {
                 | "cordon"
                 | "evict"
                 | "terminate_instance"
+                | "delete_nodeclaim"
         )
     }
 
@@ -252,6 +291,25 @@ impl Op {
             }
             Op::TerminateInstance { instance_id, node } => format!(
                 "autoscaling:TerminateInstanceInAutoScalingGroup InstanceId={instance_id} ShouldDecrementDesiredCapacity=false (node {node})"
+            ),
+            Op::DeleteNodeClaim {
+                node,
+                nodeclaim,
+                uid,
+            } => format!(
+                "DELETE {} ({}node {node}; Karpenter terminates its instance and removes the node)",
+                nodeclaim_path(nodeclaim),
+                uid.as_deref()
+                    .map_or_else(String::new, |u| format!("precondition uid={u}; "))
+            ),
+            Op::VerifyNodeClaimGone { nodeclaim, timeout } => format!(
+                "GET {} until 404 (timeout {timeout})",
+                nodeclaim_path(nodeclaim)
+            ),
+            Op::WaitPoolNode {
+                nodepool, timeout, ..
+            } => format!(
+                "LIST /api/v1/nodes?labelSelector={NODEPOOL_LABEL}={nodepool} until a new node is Ready (timeout {timeout}; a late one is noted, not a failure)"
             ),
             Op::Notify { message } => format!("notify on-call: {message}"),
             Op::Unresolved { what } => format!("(unresolved without a cluster view) {what}"),

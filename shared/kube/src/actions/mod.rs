@@ -6,6 +6,7 @@
 //! | `RestartWorkload`, `VerifyRollout` | `rollout.rs` |
 //! | `Rollback` | `rollback.rs` |
 //! | `Cordon`, `Evict` (batches), `WaitPodsGone` | `drain.rs` |
+//! | `DeleteNodeClaim`, `VerifyNodeClaimGone`, `WaitPoolNode` | `nodeclaim.rs` |
 //! | `Notify` | no call |
 //!
 //! Ops without a timeout of their own (deletes and patches) get one request timeout. Waits
@@ -23,6 +24,7 @@ use crate::KubeCluster;
 use crate::call::Deadline;
 
 mod drain;
+mod nodeclaim;
 pub(crate) mod restart_pod;
 mod rollback;
 mod rollout;
@@ -42,7 +44,11 @@ impl Actuator for KubeCluster {
     async fn apply(&self, op: &Op, submit: Submit) -> Result<String, ClusterError> {
         let waits = matches!(
             op,
-            Op::VerifyReplacement { .. } | Op::VerifyRollout { .. } | Op::WaitPodsGone { .. }
+            Op::VerifyReplacement { .. }
+                | Op::VerifyRollout { .. }
+                | Op::WaitPodsGone { .. }
+                | Op::VerifyNodeClaimGone { .. }
+                | Op::WaitPoolNode { .. }
         );
         if waits && submit == Submit::DryRun {
             return Ok("not waited for in a dry run".to_owned());
@@ -92,6 +98,20 @@ impl Actuator for KubeCluster {
                 self.wait_pods_gone(pods, timeout.to_std(), *terminating_grace)
                     .await
             }
+            Op::DeleteNodeClaim { nodeclaim, uid, .. } => {
+                self.delete_nodeclaim(nodeclaim, uid.as_deref(), submit)
+                    .await
+            }
+            Op::VerifyNodeClaimGone { nodeclaim, timeout } => {
+                self.verify_nodeclaim_gone(nodeclaim, timeout.to_std())
+                    .await
+            }
+            Op::WaitPoolNode {
+                nodepool,
+                known,
+                timeout,
+                ..
+            } => self.wait_pool_node(nodepool, known, timeout.to_std()).await,
             Op::Notify { .. } => Ok("recorded for on-call; no cluster call".to_owned()),
             Op::TerminateInstance { .. } | Op::Unresolved { .. } => Err(ClusterError::Unsupported(
                 format!("{} is not a Kubernetes call", op.name()),

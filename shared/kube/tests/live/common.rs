@@ -36,6 +36,16 @@ impl RecordingFleet {
     pub fn calls(&self) -> Vec<(String, Submit)> {
         self.calls.lock().unwrap().clone()
     }
+
+    /// The instances terminated for real. (Before the cordon, every replacement asks the
+    /// fleet whether the termination would be accepted, with a dry run.)
+    pub fn terminated(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|(_, submit)| *submit == Submit::Apply)
+            .map(|(id, _)| id)
+            .collect()
+    }
 }
 
 impl Fleet for RecordingFleet {

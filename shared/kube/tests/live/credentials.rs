@@ -78,7 +78,14 @@ async fn a_drain_longer_than_the_token_lifetime_re_signs_before_expiry_and_compl
         started.elapsed() > 2 * max_age,
         "the drain outlasted a token"
     );
-    assert_eq!(fleet.calls(), [(SICK_INSTANCE.to_owned(), Submit::Apply)]);
+    assert_eq!(
+        fleet.calls(),
+        [
+            (SICK_INSTANCE.to_owned(), Submit::DryRun),
+            (SICK_INSTANCE.to_owned(), Submit::Apply)
+        ],
+        "asked first, before the cordon, then terminated"
+    );
     let log = fake.requests();
     assert!(
         log.iter().all(|q| q.status != Some(401)),
@@ -111,7 +118,14 @@ async fn a_token_refused_mid_drain_is_re_signed_and_the_request_resent_once() {
         steps(&r).last().unwrap(),
         &("terminate_instance".to_owned(), StepResult::Ok)
     );
-    assert_eq!(fleet.calls(), [(SICK_INSTANCE.to_owned(), Submit::Apply)]);
+    assert_eq!(
+        fleet.calls(),
+        [
+            (SICK_INSTANCE.to_owned(), Submit::DryRun),
+            (SICK_INSTANCE.to_owned(), Submit::Apply)
+        ],
+        "asked first, before the cordon, then terminated"
+    );
     let log = fake.requests();
     let refused: Vec<_> = log.iter().filter(|q| q.status == Some(401)).collect();
     assert!(!refused.is_empty(), "the first token expired mid-drain");
@@ -155,7 +169,7 @@ async fn a_credential_the_cluster_always_refuses_fails_the_cordon_after_one_rese
             "refused: PATCH node {SICK_NODE}: 401 Unauthorized: the cluster refused reflex's credentials (Unauthorized)"
         )
     );
-    assert!(fleet.calls().is_empty());
+    assert!(fleet.terminated().is_empty());
     let patches: Vec<_> = fake
         .requests()
         .into_iter()

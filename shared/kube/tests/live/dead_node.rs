@@ -83,7 +83,14 @@ async fn a_dead_nodes_pods_stay_terminating_and_the_drain_ends_after_the_grace()
             "{pod} still Terminating on the dead node"
         );
     }
-    assert_eq!(fleet.calls(), [(SICK_INSTANCE.to_owned(), Submit::Apply)]);
+    assert_eq!(
+        fleet.calls(),
+        [
+            (SICK_INSTANCE.to_owned(), Submit::DryRun),
+            (SICK_INSTANCE.to_owned(), Submit::Apply)
+        ],
+        "asked first, before the cordon, then terminated"
+    );
 }
 
 #[tokio::test]
@@ -107,7 +114,14 @@ async fn pods_terminating_for_minutes_before_the_alert_do_not_hold_the_drain() {
         detail(&r, "wait_pods_gone").contains("2 of them counted gone while still Terminating"),
         "{r:?}"
     );
-    assert_eq!(fleet.calls(), [(SICK_INSTANCE.to_owned(), Submit::Apply)]);
+    assert_eq!(
+        fleet.calls(),
+        [
+            (SICK_INSTANCE.to_owned(), Submit::DryRun),
+            (SICK_INSTANCE.to_owned(), Submit::Apply)
+        ],
+        "asked first, before the cordon, then terminated"
+    );
 }
 
 #[tokio::test]
@@ -128,7 +142,7 @@ async fn a_grace_longer_than_the_drain_timeout_fails_the_drain_and_terminates_no
     );
     let node = fake.object("Node", None, SICK_NODE).unwrap();
     assert_eq!(node["spec"]["unschedulable"], true, "left cordoned");
-    assert!(fleet.calls().is_empty());
+    assert!(fleet.terminated().is_empty());
 }
 
 /// A pod of a Ready node, Terminating for ten minutes (a finalizer holds it).

@@ -65,7 +65,7 @@ async fn a_deadline_that_arrives_between_cordon_and_termination_stops_before_ter
         "{}",
         r.reason
     );
-    assert!(fleet.calls().is_empty(), "{:?}", fleet.calls());
+    assert!(fleet.terminated().is_empty(), "{:?}", fleet.calls());
     let node = fake.object("Node", None, SICK_NODE).unwrap();
     assert_eq!(node["spec"]["unschedulable"], true);
     assert!(node["metadata"]["annotations"][CORDON_ANNOTATION].is_string());

@@ -69,7 +69,14 @@ async fn execute_cordons_evicts_waits_and_hands_the_instance_to_the_fleet() {
         );
     }
     assert!(detail(&r, "wait_pods_gone").starts_with("2 evicted pod(s) gone"));
-    assert_eq!(fleet.calls(), [(SICK_INSTANCE.to_owned(), Submit::Apply)]);
+    assert_eq!(
+        fleet.calls(),
+        [
+            (SICK_INSTANCE.to_owned(), Submit::DryRun),
+            (SICK_INSTANCE.to_owned(), Submit::Apply)
+        ],
+        "asked first, before the cordon, then terminated"
+    );
     // The eviction bodies pin each pod's uid.
     let evictions: Vec<_> = writes(&fake)
         .into_iter()
@@ -174,7 +181,7 @@ async fn a_budget_at_zero_fails_the_drain_at_its_timeout_leaving_the_node_cordon
     assert_eq!(node["spec"]["unschedulable"], true);
     assert!(fake.object("Pod", Some("production"), "db-0").is_some());
     assert!(
-        fleet.calls().is_empty(),
+        fleet.terminated().is_empty(),
         "no termination after a failed drain"
     );
     let attempts = fake
@@ -298,7 +305,14 @@ async fn a_pod_scheduled_onto_the_node_before_the_cordon_is_evicted_too() {
         detail(&r, "wait_pods_gone").starts_with("3 evicted pod(s) gone"),
         "{r:?}"
     );
-    assert_eq!(fleet.calls(), [(SICK_INSTANCE.to_owned(), Submit::Apply)]);
+    assert_eq!(
+        fleet.calls(),
+        [
+            (SICK_INSTANCE.to_owned(), Submit::DryRun),
+            (SICK_INSTANCE.to_owned(), Submit::Apply)
+        ],
+        "asked first, before the cordon, then terminated"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,7 +333,7 @@ async fn a_bare_pod_scheduled_before_the_cordon_stops_the_drain_with_the_node_co
             .contains("after the cordon: bare pod production/debug-late runs on node"),
         "{r:?}"
     );
-    assert!(fleet.calls().is_empty());
+    assert!(fleet.terminated().is_empty());
     assert!(
         fake.object("Pod", Some("production"), "debug-late")
             .is_some()
@@ -398,7 +412,7 @@ async fn a_pod_on_a_local_volume_scheduled_before_the_cordon_stops_the_drain_bef
         ) && lines.contains(&"GET /api/v1/persistentvolumes/local-pv-late".into()),
         "{lines:?}"
     );
-    assert!(fleet.calls().is_empty());
+    assert!(fleet.terminated().is_empty());
     for pod in [
         "vote-6f7c9b8d5-x2k4q",
         "worker-69d4c8b7f-h7s2d",

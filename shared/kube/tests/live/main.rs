@@ -9,6 +9,7 @@
 //! - `dead_node`: draining a node whose kubelet is gone: Terminating pods and the grace.
 //! - `drain`: node replacement: cordon, evictions, DaemonSet and bare pods, PDB timeout,
 //!   pods scheduled during the cordon, claims on local persistent volumes.
+//! - `karpenter`: a Karpenter node replaced through its NodeClaim; 404s; a late new node.
 //! - `faults`: 429 and 500 bursts, dropped connections, latency past the timeouts.
 //! - `scale`: a 100-pod drain, timed.
 //!
@@ -23,6 +24,7 @@ mod dead_node;
 mod deadline;
 mod drain;
 mod faults;
+mod karpenter;
 mod reads;
 mod restart_pod;
 mod rollback;

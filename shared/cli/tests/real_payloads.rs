@@ -30,6 +30,15 @@ fn read(rel: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(event(rel)).unwrap()).unwrap()
 }
 
+/// `reflex replay --format json ARGS --cluster SAMPLE FILES`.
+fn replay(args: &[&str], files: &[&str]) -> (i32, Vec<Value>) {
+    let snapshot = snapshot();
+    let mut all = args.to_vec();
+    all.extend(["--cluster", snapshot.as_str()]);
+    all.extend_from_slice(files);
+    replay_json(&all)
+}
+
 /// A fresh audit log path.
 fn audit_log(name: &str) -> String {
     std::env::temp_dir()
@@ -75,13 +84,7 @@ fn suppressed_by(by: Option<&str>, file: &str) -> String {
 #[test]
 fn a_composite_alarm_whose_actions_are_suppressed_is_never_acted_on() {
     let policy = health_policy();
-    let (code, records) = replay_json(&[
-        "--policy",
-        &policy,
-        "--cluster",
-        &snapshot(),
-        &event(SUPPRESSED),
-    ]);
+    let (code, records) = replay(&["--policy", &policy], &[&event(SUPPRESSED)]);
     assert_eq!(code, 0);
     let r = &records[0];
     assert_eq!(decision(r), d("suppressed", "-", "-"));
@@ -96,7 +99,7 @@ fn a_composite_alarm_whose_actions_are_suppressed_is_never_acted_on() {
     );
     for by in ["WaitPeriod", "ExtensionPeriod"] {
         let file = suppressed_by(Some(by), &format!("health-{by}.json"));
-        let (_, records) = replay_json(&["--policy", &policy, "--cluster", &snapshot(), &file]);
+        let (_, records) = replay(&["--policy", &policy], &[&file]);
         assert_eq!(records[0]["verdict"], "suppressed", "{by}");
         assert!(
             reason(&records[0]).contains(&format!(
@@ -112,7 +115,7 @@ fn a_composite_alarm_whose_actions_are_suppressed_is_never_acted_on() {
         (Some("None"), "health-none.json"),
     ] {
         let file = suppressed_by(by, file);
-        let (_, records) = replay_json(&["--policy", &policy, "--cluster", &snapshot(), &file]);
+        let (_, records) = replay(&["--policy", &policy], &[&file]);
         assert_eq!(
             decision(&records[0]),
             d("planned", "rollback", "Deployment production/vote"),
@@ -130,13 +133,7 @@ fn a_suppression_of_the_previous_state_does_not_hold_back_the_new_one() {
         .join("shared/core/tests/data/corpus/cloudwatch-alarm-lambda-action-composite.docs.json")
         .display()
         .to_string();
-    let (code, records) = replay_json(&[
-        "--policy",
-        &health_policy(),
-        "--cluster",
-        &snapshot(),
-        &corpus,
-    ]);
+    let (code, records) = replay(&["--policy", &health_policy()], &[&corpus]);
     assert_eq!(code, 0);
     assert_eq!(
         decision(&records[0]),
@@ -155,26 +152,10 @@ fn a_suppressed_state_change_is_not_claimed_so_the_actions_cloudwatch_performs_l
     let policy = health_policy();
     let wait = suppressed_by(Some("WaitPeriod"), "health-wait.json");
     let free = suppressed_by(None, "health-after-wait.json");
-    let (_, first) = replay_json(&[
-        "--audit-log",
-        &log,
-        "--policy",
-        &policy,
-        "--cluster",
-        &snapshot(),
-        &wait,
-    ]);
+    let (_, first) = replay(&["--audit-log", &log, "--policy", &policy], &[&wait]);
     assert_eq!(first[0]["verdict"], "suppressed");
     assert!(first[0].get("instance").is_none(), "{}", first[0]);
-    let (_, then) = replay_json(&[
-        "--audit-log",
-        &log,
-        "--policy",
-        &policy,
-        "--cluster",
-        &snapshot(),
-        &free,
-    ]);
+    let (_, then) = replay(&["--audit-log", &log, "--policy", &policy], &[&free]);
     assert_eq!(then[0]["verdict"], "planned", "{}", reason(&then[0]));
 }
 
@@ -182,11 +163,12 @@ fn a_suppressed_state_change_is_not_claimed_so_the_actions_cloudwatch_performs_l
 
 #[test]
 fn an_alert_without_its_own_status_takes_the_group_status_and_nothing_is_rejected() {
-    let (code, records) = replay_json(&[
-        "--cluster",
-        &snapshot(),
-        &event("alertmanager/group-pod-not-ready-alert-without-status.json"),
-    ]);
+    let (code, records) = replay(
+        &[],
+        &[&event(
+            "alertmanager/group-pod-not-ready-alert-without-status.json",
+        )],
+    );
     assert_eq!(code, 0, "{records:?}");
     assert_eq!(
         records.iter().map(decision).collect::<Vec<_>>(),
@@ -216,7 +198,7 @@ fn an_alert_without_its_own_status_takes_the_group_status_and_nothing_is_rejecte
     .unwrap()
     .replacen(r#""status": "firing""#, r#""status": "resolved""#, 1);
     let file = temp_file("group-resolved.json", &resolved);
-    let (_, records) = replay_json(&["--cluster", &snapshot(), &file]);
+    let (_, records) = replay(&[], &[&file]);
     assert_eq!(records[0]["verdict"], "ignored", "{}", reason(&records[0]));
 }
 
@@ -241,7 +223,7 @@ fn a_grafana_alert_without_alertname_is_named_after_its_rule_and_its_group_is_ke
     named["fingerprint"] = "7a1c3e5f9b2d4068".into();
     body["alerts"].as_array_mut().unwrap().push(named);
     let file = temp_file("grafana-two.json", &body.to_string());
-    let (code, records) = replay_json(&["--policy", &policy, "--cluster", &snapshot(), &file]);
+    let (code, records) = replay(&["--policy", &policy], &[&file]);
     assert_eq!(code, 0, "no alert of the group is rejected: {records:?}");
     let r = &records[0];
     assert_eq!(r["source"], "grafana");
@@ -264,11 +246,10 @@ fn a_grafana_alert_without_alertname_is_named_after_its_rule_and_its_group_is_ke
 
 #[test]
 fn a_start_of_go_zero_time_is_unknown_not_year_one() {
-    let (code, records) = replay_json(&[
-        "--cluster",
-        &snapshot(),
-        &event("alertmanager/pod-crashloop-vote-start-unknown.json"),
-    ]);
+    let (code, records) = replay(
+        &[],
+        &[&event("alertmanager/pod-crashloop-vote-start-unknown.json")],
+    );
     assert_eq!(code, 0);
     let r = &records[0];
     // Taken as year 1, the pod would be "created after the alert started": ignored as gone.
@@ -298,13 +279,10 @@ fn a_start_of_go_zero_time_is_unknown_not_year_one() {
         "{notes:?}"
     );
     // Evaluated at the time given, not in year 1.
-    let (_, at) = replay_json(&[
-        "--now",
-        "2026-11-20T09:31:00Z",
-        "--cluster",
-        &snapshot(),
-        &event("alertmanager/pod-crashloop-vote-start-unknown.json"),
-    ]);
+    let (_, at) = replay(
+        &["--now", "2026-11-20T09:31:00Z"],
+        &[&event("alertmanager/pod-crashloop-vote-start-unknown.json")],
+    );
     assert_eq!(at[0]["time"], "2026-11-20T09:31:00.000Z");
 }
 
@@ -314,7 +292,7 @@ const RATIO: &str = "sns-cloudwatch/pod-restart-ratio-vote-metric-math.json";
 
 #[test]
 fn a_metric_math_alarm_is_not_matched_by_a_rule_for_one_of_its_metrics() {
-    let (code, records) = replay_json(&["--cluster", &snapshot(), &event(RATIO)]);
+    let (code, records) = replay(&[], &[&event(RATIO)]);
     assert_eq!(code, 0);
     let r = &records[0];
     assert_eq!(decision(r), d("no_match", "-", "-"), "{}", reason(r));
@@ -349,7 +327,7 @@ fn a_rule_can_name_a_metric_math_alarm_by_its_expression() {
     target: { kind: Deployment, namespace: \"{Namespace}\", name: \"{PodName}\" }
 ",
     );
-    let (_, records) = replay_json(&["--policy", &policy, "--cluster", &snapshot(), &event(RATIO)]);
+    let (_, records) = replay(&["--policy", &policy], &[&event(RATIO)]);
     assert_eq!(
         decision(&records[0]),
         d("planned", "rollout_restart", "Deployment production/vote"),
@@ -382,7 +360,7 @@ fn one_state_change_delivered_three_ways_has_one_instance_key_and_acts_once() {
     let log = audit_log("one-state-change");
     let mut records = Vec::new();
     for file in &deliveries {
-        let (code, mut got) = replay_json(&["--audit-log", &log, "--cluster", &snapshot(), file]);
+        let (code, mut got) = replay(&["--audit-log", &log], &[file]);
         assert_eq!((code, got.len()), (0, 1));
         records.push(got.remove(0));
     }
@@ -409,15 +387,10 @@ fn one_state_change_delivered_three_ways_has_one_instance_key_and_acts_once() {
         );
     }
     // In one run and another order: still once.
-    let (_, together) = replay_json(&[
-        "--audit-log",
-        &audit_log("one-state-change-together"),
-        "--cluster",
-        &snapshot(),
-        &deliveries[2],
-        &deliveries[0],
-        &deliveries[1],
-    ]);
+    let (_, together) = replay(
+        &["--audit-log", &audit_log("one-state-change-together")],
+        &[&deliveries[2], &deliveries[0], &deliveries[1]],
+    );
     let verdicts: Vec<&str> = together
         .iter()
         .map(|r| r["verdict"].as_str().unwrap())

@@ -126,6 +126,21 @@ fn metric<'a>(
     }
 }
 
+/// A query of an alarm's metrics list as [`alarm_metrics`] reads it.
+fn query(
+    id: Option<Str<'_>>,
+    expression: Option<Str<'_>>,
+    return_data: Option<bool>,
+    metric: Option<alarm_metrics::Metric>,
+) -> Query {
+    Query {
+        id: id.map(Str::into_string),
+        expression: expression.map(Str::into_string),
+        return_data,
+        metric,
+    }
+}
+
 /// A notification's dimensions as name/value pairs.
 fn pairs<'a>(dims: Option<Vec<Dimension<'a>>>) -> impl Iterator<Item = (Str<'a>, Str<'a>)> {
     dims.into_iter().flatten().map(|d| (d.name, d.value))
@@ -158,14 +173,10 @@ pub(super) fn alarm_message(bytes: &[u8], ctx: &Ctx) -> Decoded {
             .metrics
             .into_iter()
             .flatten()
-            .map(|q| Query {
-                id: q.id.map(Str::into_string),
-                expression: q.expression.map(Str::into_string),
-                return_data: q.return_data,
-                metric: q
-                    .metric_stat
-                    .and_then(|s| s.metric)
-                    .map(|m| metric(m.metric_name, m.namespace, pairs(m.dimensions))),
+            .map(|q| {
+                let m = q.metric_stat.and_then(|s| s.metric);
+                let m = m.map(|m| metric(m.metric_name, m.namespace, pairs(m.dimensions)));
+                query(q.id, q.expression, q.return_data, m)
             })
             .collect();
         watched.threshold_id = trigger.threshold_metric_id.map(Str::into_string);
@@ -401,14 +412,11 @@ impl Event<'_> {
             queries: queries
                 .into_iter()
                 .flatten()
-                .map(|q| Query {
-                    id: q.id.map(Str::into_string),
-                    expression: q.expression.map(Str::into_string),
-                    return_data: q.return_data,
-                    metric: q
-                        .metric_stat
-                        .and_then(|s| s.metric)
-                        .map(|m| metric(m.name, m.namespace, m.dimensions.into_iter().flatten())),
+                .map(|q| {
+                    let m = q.metric_stat.and_then(|s| s.metric);
+                    let m =
+                        m.map(|m| metric(m.name, m.namespace, m.dimensions.into_iter().flatten()));
+                    query(q.id, q.expression, q.return_data, m)
                 })
                 .collect(),
             threshold_id: None,

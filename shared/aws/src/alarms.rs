@@ -9,25 +9,23 @@
 //! is not what CloudWatch sent, and the pipeline records `rejected`. One DescribeAlarms by
 //! name (metric and composite alarms both) answers all three.
 //!
-//! What "watches what the message says" means: the alarm's dimensions (of its metric, or
-//! of every metric of a metric-math alarm, the first metric naming a dimension winning, as
-//! the decoder reads them) equal the message's, and so do the metric name and namespace
-//! where both sides name them. A composite alarm watches no metric; existing and being in
-//! ALARM is all it can confirm.
+//! What "watches what the message says" means: the labels of what the alarm watches, read
+//! from DescribeAlarms by the same rule the decoder reads a message with
+//! (`reflex_core::alarm_metrics`: its metric's dimensions, or a metric-math alarm's
+//! expression, queries and agreed dimensions), equal the message's, and so do the metric
+//! name and namespace where both sides name them. A composite alarm watches no metric;
+//! existing and being in ALARM is all it can confirm.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{AlarmType, Dimension, MetricAlarm, StateValue};
+use reflex_core::alarm_metrics::{self, METRIC_NAME, METRIC_NAMESPACE, Query, Watched};
 use reflex_core::ledger::{AlarmCheck, AlarmState, LedgerError};
 use reflex_core::{Alert, Source};
 
 use crate::config::Aws;
 use crate::error::classify;
-
-/// The labels the decoder adds beside an alarm's dimensions.
-const METRIC_NAME: &str = "metric_name";
-const METRIC_NAMESPACE: &str = "metric_namespace";
 
 /// Re-checks CloudWatch alarms with DescribeAlarms.
 #[derive(Debug, Clone)]
@@ -157,31 +155,130 @@ fn spell(labels: &BTreeMap<String, String>) -> String {
         .join(", ")
 }
 
-/// What a metric alarm watches, in the decoder's label names: its own metric, or the
-/// metrics of its metric-math queries (the first naming a dimension or name wins).
+/// What a metric alarm watches, in the decoder's label names: the labels the decoder
+/// gives a message of this alarm.
 fn watches(alarm: &MetricAlarm) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    let mut add = |name: Option<&str>, namespace: Option<&str>, dims: &[Dimension]| {
-        for d in dims {
-            if let (Some(k), Some(v)) = (d.name(), d.value()) {
-                labels.entry(k.to_owned()).or_insert_with(|| v.to_owned());
-            }
-        }
-        for (key, value) in [(METRIC_NAME, name), (METRIC_NAMESPACE, namespace)] {
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                labels.entry(key.to_owned()).or_insert_with(|| v.to_owned());
-            }
-        }
-    };
-    add(alarm.metric_name(), alarm.namespace(), alarm.dimensions());
-    for query in alarm.metrics() {
-        if let Some(metric) = query.metric_stat().and_then(|s| s.metric()) {
-            add(
-                metric.metric_name(),
-                metric.namespace(),
-                metric.dimensions(),
-            );
+    let metric =
+        |name: Option<&str>, namespace: Option<&str>, dims: &[Dimension]| alarm_metrics::Metric {
+            namespace: namespace.map(str::to_owned),
+            name: name.map(str::to_owned),
+            dimensions: dims
+                .iter()
+                .filter_map(|d| Some((d.name()?.to_owned(), d.value()?.to_owned())))
+                .collect(),
+        };
+    let single = alarm.metric_name().is_some()
+        || alarm.namespace().is_some()
+        || !alarm.dimensions().is_empty();
+    Watched {
+        metric: single.then(|| metric(alarm.metric_name(), alarm.namespace(), alarm.dimensions())),
+        queries: alarm
+            .metrics()
+            .iter()
+            .map(|q| Query {
+                id: q.id().map(str::to_owned),
+                expression: q.expression().map(str::to_owned),
+                return_data: q.return_data(),
+                metric: q
+                    .metric_stat()
+                    .and_then(|s| s.metric())
+                    .map(|m| metric(m.metric_name(), m.namespace(), m.dimensions())),
+            })
+            .collect(),
+        threshold_id: alarm.threshold_metric_id().map(str::to_owned),
+    }
+    .labels()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a panic in a test is a failed test
+
+    use super::*;
+    use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
+    use reflex_core::decode::decode;
+
+    fn dimension(name: &str, value: &str) -> Dimension {
+        Dimension::builder().name(name).value(value).build()
+    }
+
+    fn restarts_query(id: &str, metric: &str, pod: &str) -> MetricDataQuery {
+        let metric = Metric::builder()
+            .namespace("ContainerInsights")
+            .metric_name(metric)
+            .dimensions(dimension("Namespace", "production"))
+            .dimensions(dimension("PodName", pod))
+            .build();
+        MetricDataQuery::builder()
+            .id(id)
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(metric)
+                    .period(300)
+                    .stat("Maximum")
+                    .build(),
+            )
+            .return_data(false)
+            .build()
+    }
+
+    /// The restart-ratio alarm as DescribeAlarms describes it, over pod `pod`.
+    fn ratio_alarm(pod: &str) -> DescribedAlarm {
+        let alarm = MetricAlarm::builder()
+            .alarm_name("ratio")
+            .metrics(
+                MetricDataQuery::builder()
+                    .id("e1")
+                    .expression("100*m1/m2")
+                    .return_data(true)
+                    .build(),
+            )
+            .metrics(restarts_query(
+                "m1",
+                "pod_number_of_container_restarts",
+                pod,
+            ))
+            .metrics(restarts_query(
+                "m2",
+                "pod_number_of_running_containers",
+                pod,
+            ))
+            .build();
+        DescribedAlarm {
+            state: Some(StateValue::Alarm),
+            watches: watches(&alarm),
+            composite: false,
         }
     }
-    labels
+
+    /// The same alarm's notification, as the decoder reads it.
+    fn ratio_message() -> Alert {
+        let metric = |id: &str, name: &str| {
+            format!(
+                r#"{{"Id":"{id}","MetricStat":{{"Metric":{{"Dimensions":[{{"value":"production","name":"Namespace"}},{{"value":"vote","name":"PodName"}}],"MetricName":"{name}","Namespace":"ContainerInsights"}},"Period":300,"Stat":"Maximum"}},"ReturnData":false}}"#
+            )
+        };
+        let message = format!(
+            r#"{{"AlarmName":"ratio","NewStateValue":"ALARM","StateChangeTime":"2026-11-20T09:30:00.512+0000","Trigger":{{"Metrics":[{{"Expression":"100*m1/m2","Id":"e1","ReturnData":true}},{},{}]}}}}"#,
+            metric("m1", "pod_number_of_container_restarts"),
+            metric("m2", "pod_number_of_running_containers"),
+        );
+        let body =
+            serde_json::json!({"Type": "Notification", "MessageId": "m", "Message": message});
+        decode(body.to_string().as_bytes()).remove(0).unwrap()
+    }
+
+    #[test]
+    fn a_metric_math_alarm_is_read_as_the_decoder_reads_its_message() {
+        let message = ratio_message();
+        assert!(!message.labels.contains_key(METRIC_NAME));
+        assert_eq!(judge(&ratio_alarm("vote"), &message), AlarmState::Confirmed);
+        match judge(&ratio_alarm("result"), &message) {
+            AlarmState::Differs { alarm, message } => {
+                assert!(alarm.contains("PodName=result"), "{alarm}");
+                assert!(message.contains("PodName=vote"), "{message}");
+            }
+            other => panic!("expected Differs, got {other:?}"),
+        }
+    }
 }

@@ -126,6 +126,24 @@ pub struct Delivery {
     pub index: usize,
 }
 
+/// CloudWatch holds the alarm's own actions back: a composite alarm with an actions
+/// suppressor, in the state change the payload reports (`state.actionsSuppressedBy` of an
+/// EventBridge event or alarm action; `ActionsSuppressedBy` in an alarm notification).
+/// reflex never acts on such a state change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionsSuppressed {
+    /// What holds them back: `Alarm` (the suppressor alarm is in ALARM), `WaitPeriod`
+    /// (waiting for the suppressor to go into ALARM) or `ExtensionPeriod` (waiting after it
+    /// left ALARM), as CloudWatch spells it.
+    pub by: String,
+    /// `actionsSuppressedReason`, when given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// The suppressor alarm (`actionsSuppressor`), when the payload names it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub suppressor: Option<String>,
+}
+
 /// One alert, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
@@ -139,37 +157,59 @@ pub struct Alert {
     /// of the labels when a payload omits it); for CloudWatch the alarm ARN (or name) plus
     /// the state-change time.
     pub fingerprint: String,
-    /// When the alert started (CloudWatch: the state-change time).
-    pub starts_at: DateTime<Utc>,
+    /// When the alert started (CloudWatch: the state-change time); `None` when the sender
+    /// does not say (Go's zero time `0001-01-01T00:00:00Z`, which senders write for "unset").
+    pub starts_at: Option<DateTime<Utc>>,
     /// Alert labels; CloudWatch dimensions under their own names plus `metric_name` and
     /// `metric_namespace`.
     pub labels: Labels,
-    /// Alert annotations; for CloudWatch `description` and `reason` when present.
+    /// Alert annotations; for CloudWatch `description`, `reason`, `alarm_rule`,
+    /// `alarm_arn`, `region` and `account` when the payload gives them.
     pub annotations: Labels,
     /// How it was delivered.
     pub delivery: Delivery,
+    /// CloudWatch says the alarm's actions are suppressed in this state change.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub actions_suppressed: Option<ActionsSuppressed>,
+    /// What the decoder had to make up for or leave out (a name taken from the group, a
+    /// start time not given), carried into the audit record's `notes`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub notes: Vec<String>,
 }
 
 impl Alert {
     /// The key that makes a redelivered or repeated notification of the same alert instance
-    /// recognisable: source, fingerprint and start time.
+    /// recognisable. Alertmanager and Grafana: source, fingerprint and start time (`unknown`
+    /// when the alert does not say). CloudWatch: the account, the alarm name and the
+    /// state-change time, which every shape of one state change carries (an SNS
+    /// notification, an alarm action, an EventBridge event; the alarm ARN only some of
+    /// them, and the region only as a display name in old notifications), so one state
+    /// change delivered several ways is acted on once.
     pub fn instance_key(&self) -> String {
-        format!(
-            "{}:{}:{}",
-            self.source,
-            self.fingerprint,
-            self.starts_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        )
+        let start = self
+            .starts_at
+            .map_or_else(|| "unknown".to_owned(), crate::time_format::rfc3339);
+        match self.source {
+            Source::Cloudwatch => format!(
+                "cloudwatch:{}:{}@{start}",
+                self.annotations.get("account").map_or("", String::as_str),
+                self.name
+            ),
+            _ => format!("{}:{}:{start}", self.source, self.fingerprint),
+        }
     }
 
     /// When this delivery of the alert was sent: the envelope's or event's send time, else
-    /// (a CloudWatch alarm message on its own) the alarm's state-change time. `None` for a
-    /// bare webhook, which says when the alert started but not when it was sent.
+    /// (a CloudWatch alarm) the alarm's state-change time. `None` for a bare webhook, which
+    /// says when the alert started but not when it was sent.
     pub fn sent_at(&self) -> Option<DateTime<Utc>> {
         self.delivery
             .sent_at
-            .or((self.source == Source::Cloudwatch).then_some(self.starts_at))
+            .or(if self.source == Source::Cloudwatch {
+                self.starts_at
+            } else {
+                None
+            })
     }
 
     /// A label's value, if present and non-empty.

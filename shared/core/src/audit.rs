@@ -23,7 +23,7 @@ pub struct AlertSummary {
     pub fingerprint: Option<String>,
     /// Labels.
     pub labels: Labels,
-    /// When the alert started.
+    /// When the alert started; absent when the alert does not say.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub starts_at: Option<String>,
 }
@@ -92,7 +92,7 @@ impl AlertSummary {
             status: Some(alert.status.as_str().to_owned()),
             fingerprint: Some(alert.fingerprint.clone()),
             labels: alert.labels.clone(),
-            starts_at: Some(rfc3339(alert.starts_at)),
+            starts_at: alert.starts_at.map(rfc3339),
         }
     }
 }
@@ -114,7 +114,7 @@ impl AuditRecord {
             steps: Vec::new(),
             instance: Some(alert.instance_key()),
             delivery: Some(alert.delivery.clone()),
-            notes: Vec::new(),
+            notes: alert.notes.clone(),
             shadow: false,
             workload: None,
         }

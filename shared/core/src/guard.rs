@@ -59,6 +59,30 @@ pub fn firing(alert: &Alert) -> Check {
     }
 }
 
+/// Never act on a state change whose own actions CloudWatch holds back: a composite alarm
+/// with an actions suppressor (`actionsSuppressedBy` `Alarm`, `WaitPeriod` or
+/// `ExtensionPeriod`). EventBridge delivers such state changes anyway; reflex, acting for
+/// the alarm, keeps to what the alarm itself may do. The reason names what suppresses them,
+/// the suppressor alarm and CloudWatch's reason when the payload gives them.
+pub fn actions_not_suppressed(alert: &Alert) -> Check {
+    let Some(s) = &alert.actions_suppressed else {
+        return Ok(());
+    };
+    let mut by = format!("actionsSuppressedBy {}", s.by);
+    if let Some(suppressor) = &s.suppressor {
+        by.push_str(&format!(", suppressor alarm {suppressor:?}"));
+    }
+    let why = s
+        .reason
+        .as_ref()
+        .map(|r| format!(": {r:?}"))
+        .unwrap_or_default();
+    Err(Refusal::suppressed(format!(
+        "CloudWatch suppresses the actions of alarm {:?} in this state change ({by}){why}; reflex does not act while the alarm's own actions are held back",
+        alert.name
+    )))
+}
+
 /// A stale delivery is not acted on: when the payload says when it was sent and it is
 /// evaluated more than `guardrails.max_delivery_age` later (a backlog released after a
 /// throttle or an outage), the picture it gives is too old to act on.
@@ -285,11 +309,42 @@ mod tests {
             name: "KubePodNotReady".into(),
             status,
             fingerprint: "f1".into(),
-            starts_at: at("2026-11-20T09:30:00Z"),
+            starts_at: Some(at("2026-11-20T09:30:00Z")),
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
             delivery: Default::default(),
+            actions_suppressed: None,
+            notes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn suppressed_alarm_actions_are_never_acted_on_and_the_reason_names_the_suppressor() {
+        assert_eq!(actions_not_suppressed(&alert(AlertStatus::Firing)), Ok(()));
+        let mut a = alert(AlertStatus::Firing);
+        a.name = "voting-prod-production-health".into();
+        a.actions_suppressed = Some(crate::alert::ActionsSuppressed {
+            by: "WaitPeriod".into(),
+            reason: Some("Actions suppressed by WaitPeriod".into()),
+            suppressor: Some("voting-prod-maintenance".into()),
+        });
+        let refusal = actions_not_suppressed(&a).unwrap_err();
+        assert_eq!(refusal.verdict, Verdict::Suppressed);
+        assert_eq!(
+            refusal.reason,
+            r#"CloudWatch suppresses the actions of alarm "voting-prod-production-health" in this state change (actionsSuppressedBy WaitPeriod, suppressor alarm "voting-prod-maintenance"): "Actions suppressed by WaitPeriod"; reflex does not act while the alarm's own actions are held back"#
+        );
+        a.actions_suppressed = Some(crate::alert::ActionsSuppressed {
+            by: "Alarm".into(),
+            reason: None,
+            suppressor: None,
+        });
+        assert!(
+            actions_not_suppressed(&a)
+                .unwrap_err()
+                .reason
+                .contains("(actionsSuppressedBy Alarm); reflex")
+        );
     }
 
     fn acted(history: &mut History, id: &str, time: &str, kind: ActionKind, target: TargetRef) {

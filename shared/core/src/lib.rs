@@ -17,6 +17,7 @@
 //! actions, ops, verdicts, annotation keys) and [`objects`] (the Kubernetes objects read)
 //! import no stage, and no two files import each other (`tests/layering.rs` checks it).
 
+pub mod alarm_metrics;
 pub mod alert;
 pub mod audit;
 pub mod cluster;

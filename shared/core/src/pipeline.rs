@@ -50,9 +50,10 @@ pub struct Adapters<'a, C, A, F, L, N = (), R = ()> {
 pub enum Clock {
     /// This instant, for every alert (`--now`, or the wall clock in a Lambda).
     Fixed(DateTime<Utc>),
-    /// Each alert at its own start time (replay's default); undecodable input at `fallback`.
+    /// Each alert at its own start time (replay's default), or, for an alert that does not
+    /// say when it started, when it was sent; `fallback` for anything else.
     AlertTime {
-        /// Time for records that have no alert.
+        /// Time for records that have no alert or no time of their own.
         fallback: DateTime<Utc>,
     },
 }
@@ -62,7 +63,9 @@ impl Clock {
     pub fn at(self, alert: Option<&Alert>) -> DateTime<Utc> {
         match (self, alert) {
             (Clock::Fixed(t), _) => t,
-            (Clock::AlertTime { .. }, Some(a)) => a.starts_at,
+            (Clock::AlertTime { fallback }, Some(a)) => {
+                a.starts_at.or(a.delivery.sent_at).unwrap_or(fallback)
+            }
             (Clock::AlertTime { fallback }, None) => fallback,
         }
     }
@@ -336,6 +339,15 @@ impl Pipeline<'_> {
                 let reason = format!("could not read whether reflex is paused: {e}");
                 return done(record, Verdict::Failed, reason, Some(e.into()));
             }
+        }
+
+        // CloudWatch holds this state change's own actions back (a composite alarm's
+        // actions suppressor): whatever the rules say, nothing is done. Nothing is claimed
+        // either: when a wait period runs out, CloudWatch reports the state again with its
+        // actions free and performs them, and that delivery must not meet a claim.
+        if let Err(refusal) = guard::actions_not_suppressed(alert) {
+            record.instance = None;
+            return done(record, refusal.verdict, refusal.reason, None);
         }
 
         let Some(rule) = rule else {

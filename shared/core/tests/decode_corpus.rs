@@ -27,8 +27,9 @@ fn one(bytes: &[u8]) -> Alert {
     alerts(bytes, 1).remove(0)
 }
 
-fn utc(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
+/// A start time as the decoder gives it.
+fn utc(text: &str) -> Option<DateTime<Utc>> {
+    Some(text.parse().unwrap())
 }
 
 fn label<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
@@ -163,14 +164,22 @@ fn single_metric_fixture_with_placeholder_region_in_the_arn() {
 }
 
 #[test]
-fn metric_math_labels_come_from_the_metric_stat_not_the_expression() {
+fn metric_math_alarm_gives_its_expression_and_queries_and_no_metric_name() {
     let a = one(corpus!("sns-lambda-cloudwatch-metric-math.fixture.json"));
     assert_eq!(a.name, "EXAMPLE");
     assert_eq!(a.status, AlertStatus::Firing);
     assert_eq!(label(&a, "InstanceId"), Some("TestInstance"));
-    assert_eq!(label(&a, "metric_name"), Some("NetworkOut"));
-    assert_eq!(label(&a, "metric_namespace"), Some("AWS/EC2"));
-    assert_eq!(a.labels.len(), 3);
+    // It compares `m1*1`, not NetworkOut: a rule on NetworkOut must not match it.
+    assert_eq!(label(&a, "metric_name"), None);
+    assert_eq!(label(&a, "metric_namespace"), None);
+    assert_eq!(label(&a, "metric_expression"), Some("m1*1"));
+    assert_eq!(label(&a, "query_e1"), Some("m1*1"));
+    assert_eq!(
+        label(&a, "query_m1"),
+        Some("AWS/EC2 NetworkOut InstanceId=TestInstance")
+    );
+    assert_eq!(a.labels.len(), 4, "{:?}", a.labels);
+    assert!(a.notes[0].starts_with("metric-math alarm"), "{:?}", a.notes);
     assert_eq!(
         a.delivery.sns_message_id.as_deref(),
         Some("95df01b4-ee98-5cb9-9903-4c221d41eb5f")

@@ -101,6 +101,8 @@ pub(crate) static NODECLAIMS: ResourceType = ResourceType {
     plural: "nodeclaims",
     kind: "NodeClaim",
     namespaced: false,
+    short_names: &[],
+    in_all: false,
 };
 
 /// In the order of the snapshot command's kinds (an export lists them so).

@@ -16,10 +16,12 @@ fn alert(source: Source, name: &str) -> Alert {
         name: name.to_owned(),
         status: AlertStatus::Firing,
         fingerprint: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"),
-        starts_at: chrono::Utc::now(),
+        starts_at: Some(chrono::Utc::now()),
         labels: Labels::new(),
         annotations: Labels::new(),
         delivery: Default::default(),
+        actions_suppressed: None,
+        notes: Vec::new(),
     }
 }
 

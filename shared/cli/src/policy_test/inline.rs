@@ -1,9 +1,10 @@
 //! Inline alerts of a test file (`alert:` instead of `event:`), written out as the payload
 //! their source sends: an Alertmanager webhook, a Grafana webhook, or the CloudWatch alarm
-//! notification published to SNS. The test then runs those bytes through the pipeline like
-//! any event file, so the alert it tests is exactly what the decoder makes of such an alert
-//! (fingerprint, labels, annotations, instance key), and nothing of the decoders is repeated
-//! here. What no sender could send is refused before that, naming the field.
+//! notification in the Lambda SNS event that delivers it. The test then runs those bytes
+//! through the pipeline like any event file, so the alert it tests is exactly what the
+//! decoder makes of such an alert (fingerprint, labels, annotations, instance key), and
+//! nothing of the decoders is repeated here. What no sender could send is refused before
+//! that, naming the field.
 
 use chrono::DateTime;
 use reflex_core::alert::{AlertStatus, Labels, Source};
@@ -123,9 +124,10 @@ impl InlineAlert {
         Ok(body)
     }
 
-    /// The classic CloudWatch alarm notification: the labels become the `Trigger`'s metric
-    /// name, namespace and dimensions (no `Trigger` when there are none, as for a composite
-    /// alarm), the annotations its description and state reason.
+    /// The classic CloudWatch alarm notification, in the Lambda SNS event that delivers it:
+    /// the labels become the `Trigger`'s metric name, namespace and dimensions (no
+    /// `Trigger` when there are none, as for a composite alarm), the annotations its
+    /// description and state reason.
     fn alarm_notification(&self) -> Result<Value, String> {
         if self.fingerprint.is_some() {
             return Err(
@@ -172,7 +174,10 @@ impl InlineAlert {
                 "Dimensions": dimensions,
             });
         }
-        Ok(message)
+        Ok(json!({ "Records": [{
+            "EventSource": "aws:sns",
+            "Sns": { "Type": "Notification", "MessageId": "policy-test", "Message": message.to_string() },
+        }] }))
     }
 }
 

@@ -3,9 +3,17 @@
 //! Grafana's body is Alertmanager's plus `orgId`, `state`, `title`, `message` and, per
 //! alert, `values`, `silenceURL`, `dashboardURL`, `panelURL`: one wire type reads both, and
 //! only the source differs. Only `alerts` is read, straight into typed structs: labels and
-//! annotations into maps, every other field (`generatorURL`, `endsAt`, `values`, the group
-//! fields) skipped without allocation. This is the hot path: a 1,000-alert group must cost
-//! no more than parsing it into a `serde_json::Value`.
+//! annotations into maps, every other field (`generatorURL`, `endsAt`, `values`) skipped
+//! without allocation. This is the hot path: a 1,000-alert group must cost no more than
+//! parsing it into a `serde_json::Value`.
+//!
+//! The group's own fields are read only for an alert that leaves something out, and then
+//! the record notes it: an alert without `status` takes the group's; a Grafana alert
+//! without `alertname` is named after its rule (the group's common or group labels, else
+//! its title); a `startsAt` of Go's zero time is no start at all (`None`). `endsAt` is
+//! never read, so its zero time (every firing alert's) means nothing here.
+
+use std::cell::OnceCell;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -13,7 +21,7 @@ use serde_json::value::RawValue;
 use super::ctx::{Ctx, Decoded};
 use super::detect::Top;
 use super::json::{self, Str, excerpt};
-use super::time::parse_timestamp;
+use super::time::{is_go_zero, parse_timestamp};
 use crate::alert::{Alert, AlertStatus, Labels, Source, label_fingerprint};
 
 /// One alert of the group, as sent. Every field is optional on the wire so that a missing
@@ -44,6 +52,7 @@ pub(super) fn webhook(top: &Top<'_>, source: Source, ctx: &Ctx, out: &mut Vec<De
         out.push(ctx.reject("alerts: missing"));
         return;
     };
+    let group = Group::new(top, source);
     // Fast path: the whole array in one typed pass.
     if let Ok(alerts) = serde_json::from_str::<Vec<WireAlert<'_>>>(raw.get()) {
         if alerts.is_empty() {
@@ -53,7 +62,7 @@ pub(super) fn webhook(top: &Top<'_>, source: Source, ctx: &Ctx, out: &mut Vec<De
             alerts
                 .into_iter()
                 .enumerate()
-                .map(|(i, alert)| normalize(alert, i, source, ctx)),
+                .map(|(i, alert)| normalize(alert, i, &group, ctx)),
         );
         return;
     }
@@ -70,7 +79,7 @@ pub(super) fn webhook(top: &Top<'_>, source: Source, ctx: &Ctx, out: &mut Vec<De
             }
             for (i, item) in items.into_iter().enumerate() {
                 match json::typed::<WireAlert<'_>>(item.get(), &format!("alerts[{i}]")) {
-                    Ok(alert) => out.push(normalize(alert, i, source, ctx)),
+                    Ok(alert) => out.push(normalize(alert, i, &group, ctx)),
                     Err(reason) => out.push(ctx.reject(reason)),
                 }
             }
@@ -78,30 +87,128 @@ pub(super) fn webhook(top: &Top<'_>, source: Source, ctx: &Ctx, out: &mut Vec<De
     }
 }
 
-fn normalize(alert: WireAlert<'_>, i: usize, source: Source, ctx: &Ctx) -> Decoded {
-    let status = match alert.status.as_ref().map(Str::as_str) {
-        Some("firing") => AlertStatus::Firing,
-        Some("resolved") => AlertStatus::Resolved,
-        Some(other) => {
-            return ctx.reject(format!(
-                "alerts[{i}].status: {} is neither \"firing\" nor \"resolved\"",
-                excerpt(other, 40)
-            ));
+/// What the group says of all its alerts: read only for an alert that leaves it out, so
+/// a well-formed group costs nothing more.
+struct Group<'t, 'a> {
+    top: &'t Top<'a>,
+    source: Source,
+    /// The rule name a Grafana alert without `alertname` is named after, read once.
+    rule_name: OnceCell<Option<(String, &'static str)>>,
+}
+
+impl<'t, 'a> Group<'t, 'a> {
+    fn new(top: &'t Top<'a>, source: Source) -> Self {
+        Group {
+            top,
+            source,
+            rule_name: OnceCell::new(),
         }
-        None => return ctx.reject(format!("alerts[{i}].status: missing")),
+    }
+
+    /// The group's `status` (firing while any of its alerts is), if it gives one.
+    fn status(&self) -> Result<Option<AlertStatus>, String> {
+        match json::optional_str(self.top.status, "status")? {
+            Some(s) => status_of(s.as_str(), "status").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Grafana names an alert after its rule: `alertname` of the group's common labels or
+    /// group labels (every alert of the group has them), else the group's `title`. With
+    /// where it was found, for the record's note.
+    fn rule_name(&self) -> Option<&(String, &'static str)> {
+        self.rule_name
+            .get_or_init(|| {
+                let label = |raw: Option<&RawValue>| {
+                    raw.and_then(|r| serde_json::from_str::<Option<Labels>>(r.get()).ok())
+                        .flatten()
+                        .and_then(|mut labels| labels.remove("alertname"))
+                        .filter(|name| !name.trim().is_empty())
+                };
+                let title = || {
+                    json::optional_str(self.top.title, "title")
+                        .ok()
+                        .flatten()
+                        .map(|t| t.as_str().trim().to_owned())
+                        .filter(|t| !t.is_empty())
+                };
+                label(self.top.common_labels)
+                    .map(|n| (n, "commonLabels.alertname"))
+                    .or_else(|| label(self.top.group_labels).map(|n| (n, "groupLabels.alertname")))
+                    .or_else(|| title().map(|n| (n, "title")))
+            })
+            .as_ref()
+    }
+}
+
+/// `firing` or `resolved`; the error names `field`.
+fn status_of(text: &str, field: &str) -> Result<AlertStatus, String> {
+    match text {
+        "firing" => Ok(AlertStatus::Firing),
+        "resolved" => Ok(AlertStatus::Resolved),
+        other => Err(format!(
+            "{field}: {} is neither \"firing\" nor \"resolved\"",
+            excerpt(other, 40)
+        )),
+    }
+}
+
+fn normalize(alert: WireAlert<'_>, i: usize, group: &Group<'_, '_>, ctx: &Ctx) -> Decoded {
+    let mut notes = Vec::new();
+    let status = match alert.status.as_ref().map(Str::as_str) {
+        Some(text) => match status_of(text, &format!("alerts[{i}].status")) {
+            Ok(status) => status,
+            Err(reason) => return ctx.reject(reason),
+        },
+        // Senders that build the body by hand leave it out: the group's status covers it.
+        None => match group.status() {
+            Ok(Some(status)) => {
+                notes.push(format!(
+                    "alerts[{i}] has no status of its own; it takes the group's status ({status})"
+                ));
+                status
+            }
+            Ok(None) => {
+                return ctx.reject(format!(
+                    "alerts[{i}].status: missing, and the group has no status either"
+                ));
+            }
+            Err(reason) => {
+                return ctx.reject(format!(
+                    "alerts[{i}].status: missing, and the group's {reason}"
+                ));
+            }
+        },
     };
     let labels = alert.labels.unwrap_or_default();
     let name = match labels.get("alertname") {
         Some(name) if !name.is_empty() => name.clone(),
-        Some(_) => return ctx.reject(format!("alerts[{i}].labels.alertname: empty")),
-        None => return ctx.reject(format!("alerts[{i}].labels.alertname: missing")),
+        given => match (group.source, group.rule_name()) {
+            (Source::Grafana, Some((name, from))) => {
+                notes.push(format!(
+                    "the Grafana alert carries no alertname label; named {name:?} after the group's {from}"
+                ));
+                name.clone()
+            }
+            _ => {
+                let what = if given.is_some() { "empty" } else { "missing" };
+                return ctx.reject(format!("alerts[{i}].labels.alertname: {what}"));
+            }
+        },
     };
     let starts_at = match alert
         .starts_at
         .as_ref()
         .map(|s| parse_timestamp(s.as_str()))
     {
-        Some(Ok(t)) => t,
+        Some(Ok(t)) if is_go_zero(t) => {
+            notes.push(format!(
+                "alerts[{i}].startsAt is Go's zero time ({}): the alert does not say when it started",
+                alert.starts_at.as_ref().map_or("", Str::as_str)
+            ));
+            None
+        }
+        Some(Ok(t)) => Some(t),
         Some(Err(why)) => return ctx.reject(format!("alerts[{i}].startsAt: {why}")),
         None => return ctx.reject(format!("alerts[{i}].startsAt: missing")),
     };
@@ -110,7 +217,7 @@ fn normalize(alert: WireAlert<'_>, i: usize, source: Source, ctx: &Ctx) -> Decod
         _ => label_fingerprint(&labels),
     };
     Ok(Alert {
-        source,
+        source: group.source,
         name,
         status,
         fingerprint,
@@ -118,6 +225,8 @@ fn normalize(alert: WireAlert<'_>, i: usize, source: Source, ctx: &Ctx) -> Decod
         labels,
         annotations: alert.annotations.unwrap_or_default(),
         delivery: ctx.delivery(),
+        actions_suppressed: None,
+        notes,
     })
 }
 
@@ -205,6 +314,150 @@ mod tests {
             ]
         );
         assert_eq!(items[1].as_ref().unwrap_err().delivery.index, 1);
+    }
+
+    #[test]
+    fn an_alert_without_status_takes_the_group_status_and_says_so() {
+        let body = webhook(&[
+            &alert("A", "firing", ""),
+            r#"{"labels":{"alertname":"B"},"startsAt":"2024-05-01T10:00:00Z"}"#,
+        ]);
+        let items = decode(body.as_bytes());
+        assert_eq!(reasons(&items), Vec::<String>::new());
+        let b = items[1].as_ref().unwrap();
+        assert_eq!(b.status, AlertStatus::Firing);
+        assert_eq!(
+            b.notes,
+            ["alerts[1] has no status of its own; it takes the group's status (firing)"]
+        );
+        assert!(items[0].as_ref().unwrap().notes.is_empty());
+        let resolved = body.replace(
+            r#""status":"firing","alerts""#,
+            r#""status":"resolved","alerts""#,
+        );
+        let items = decode(resolved.as_bytes());
+        assert_eq!(items[1].as_ref().unwrap().status, AlertStatus::Resolved);
+    }
+
+    #[test]
+    fn without_a_status_of_its_own_or_of_the_group_an_alert_is_rejected_alone() {
+        let lone = r#"{"labels":{"alertname":"B"},"startsAt":"2024-05-01T10:00:00Z"}"#;
+        let body = format!(
+            r#"{{"version":"4","alerts":[{},{lone}]}}"#,
+            alert("A", "firing", "")
+        );
+        let items = decode(body.as_bytes());
+        assert!(items[0].is_ok());
+        assert_eq!(
+            reasons(&items),
+            [
+                r#"looked like an Alertmanager webhook (version "4"): alerts[1].status: missing, and the group has no status either"#
+            ]
+        );
+        let body = format!(r#"{{"version":"4","status":"pending","alerts":[{lone}]}}"#);
+        assert_eq!(
+            reasons(&decode(body.as_bytes())),
+            [
+                r#"looked like an Alertmanager webhook (version "4"): alerts[0].status: missing, and the group's status: "pending" is neither "firing" nor "resolved""#
+            ]
+        );
+    }
+
+    fn grafana(alerts: &str, group: &str) -> String {
+        format!(
+            r#"{{"receiver":"r","status":"firing","orgId":1,"version":"1","state":"alerting",{group}"alerts":[{alerts}]}}"#
+        )
+    }
+
+    const NAMELESS: &str = r#"{"status":"firing","labels":{"grafana_folder":"device","debug":"true"},"startsAt":"2024-03-01T02:09:00Z","fingerprint":"e6"}"#;
+
+    #[test]
+    fn a_grafana_alert_without_alertname_is_named_after_its_rule_and_the_record_says_so() {
+        let body = grafana(
+            &format!(
+                r#"{NAMELESS},{{"status":"firing","labels":{{"alertname":"Disk"}},"startsAt":"2024-03-01T02:09:00Z"}}"#
+            ),
+            r#""groupLabels":{"grafana_folder":"device"},"commonLabels":{"alertname":"Memory (copy)","grafana_folder":"device"},"title":"[FIRING:1] Memory (copy) device","#,
+        );
+        let items = decode(body.as_bytes());
+        assert_eq!(reasons(&items), Vec::<String>::new());
+        let a = items[0].as_ref().unwrap();
+        assert_eq!(a.source, Source::Grafana);
+        assert_eq!(a.name, "Memory (copy)");
+        assert!(!a.labels.contains_key("alertname"));
+        assert_eq!(a.fingerprint, "e6");
+        assert_eq!(
+            a.notes,
+            [
+                r#"the Grafana alert carries no alertname label; named "Memory (copy)" after the group's commonLabels.alertname"#
+            ]
+        );
+        assert_eq!(items[1].as_ref().unwrap().name, "Disk");
+    }
+
+    #[test]
+    fn a_grafana_rule_name_comes_from_the_group_labels_else_the_title() {
+        let by_group = grafana(
+            NAMELESS,
+            r#""groupLabels":{"alertname":"Memory"},"title":"t","#,
+        );
+        let a = decode(by_group.as_bytes()).remove(0).unwrap();
+        assert_eq!(a.name, "Memory");
+        assert!(
+            a.notes[0].ends_with("groupLabels.alertname"),
+            "{:?}",
+            a.notes
+        );
+        let by_title = grafana(
+            NAMELESS,
+            r#""commonLabels":{},"title":" [FIRING:1] Memory device ","#,
+        );
+        let a = decode(by_title.as_bytes()).remove(0).unwrap();
+        assert_eq!(a.name, "[FIRING:1] Memory device");
+        assert!(a.notes[0].ends_with("title"), "{:?}", a.notes);
+        let nothing = grafana(NAMELESS, "");
+        assert_eq!(
+            reasons(&decode(nothing.as_bytes())),
+            [r#"looked like a Grafana webhook (version "1"): alerts[0].labels.alertname: missing"#]
+        );
+    }
+
+    #[test]
+    fn an_alertmanager_alert_without_alertname_is_not_named_from_its_group() {
+        let body = webhook(&[
+            &alert("A", "firing", ""),
+            r#"{"status":"firing","labels":{"job":"x"},"startsAt":"2024-05-01T10:00:00Z"}"#,
+        ])
+        .replace(
+            r#""commonLabels":{}"#,
+            r#""commonLabels":{"alertname":"A"}"#,
+        );
+        let items = decode(body.as_bytes());
+        assert!(items[0].is_ok());
+        assert_eq!(
+            reasons(&items),
+            [
+                r#"looked like an Alertmanager webhook (version "4"): alerts[1].labels.alertname: missing"#
+            ]
+        );
+    }
+
+    #[test]
+    fn go_zero_time_as_start_is_no_start_and_the_record_says_so() {
+        let body = webhook(&[&alert("A", "firing", "")
+            .replace("2024-05-01T10:00:00.123456789Z", "0001-01-01T00:00:00Z")]);
+        let a = decode(body.as_bytes()).remove(0).unwrap();
+        assert_eq!(a.starts_at, None);
+        assert_eq!(
+            a.notes,
+            [
+                "alerts[0].startsAt is Go's zero time (0001-01-01T00:00:00Z): the alert does not say when it started"
+            ]
+        );
+        assert_eq!(
+            a.instance_key(),
+            format!("alertmanager:{}:unknown", a.fingerprint)
+        );
     }
 
     #[test]

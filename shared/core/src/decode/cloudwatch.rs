@@ -3,13 +3,19 @@
 //! - The classic notification published to SNS (PascalCase: `AlarmName`, `NewStateValue`,
 //!   `Trigger`): a single-metric alarm names its metric in `Trigger`, a metric-math or
 //!   anomaly-band alarm lists `Trigger.Metrics`, a composite alarm has `AlarmRule` and no
-//!   `Trigger` at all.
+//!   `Trigger` at all. It is read only as the `Message` of an SNS notification: CloudWatch
+//!   sends it no other way, and one given bare is rejected (`mod.rs`).
 //! - The alarm action that invokes Lambda directly (`alarmData`) and the EventBridge
 //!   "CloudWatch Alarm State Change" event (`detail`): both camelCase, one shared type,
 //!   dimensions as a map and the metric name under `name`.
 //!
 //! All three reduce to [`Facts`], and one function turns facts into an [`Alert`], so the
-//! three agree on status, fingerprint, labels and annotations by construction.
+//! three agree on status, fingerprint, labels and annotations by construction: the labels
+//! of what the alarm watches come from [`crate::alarm_metrics`] (which the alarm re-check
+//! shares), the account (`AWSAccountId`, `accountId`, `account`, else the ARN's) goes into
+//! the `account` annotation for the instance key, and a composite alarm's actions
+//! suppression in the new state (`state.actionsSuppressedBy`, `actionsSuppressedReason`,
+//! `configuration.actionsSuppressor`) into [`Alert::actions_suppressed`].
 
 use std::collections::BTreeMap;
 
@@ -20,7 +26,8 @@ use super::ctx::{Ctx, Decoded};
 use super::detect::Top;
 use super::json::{self, Str, excerpt};
 use super::time::{optional_time, parse_timestamp};
-use crate::alert::{Alert, AlertStatus, Labels, Source};
+use crate::alarm_metrics::{self, Query, Watched};
+use crate::alert::{ActionsSuppressed, Alert, AlertStatus, Labels, Source};
 
 // ---- Classic SNS notification ------------------------------------------------------------
 
@@ -34,6 +41,8 @@ pub(super) struct AlarmMessage<'a> {
     alarm_name: Option<Str<'a>>,
     /// `null`, `""` or text.
     alarm_description: Option<Str<'a>>,
+    #[serde(rename = "AWSAccountId")]
+    aws_account_id: Option<Str<'a>>,
     new_state_value: Option<Str<'a>>,
     new_state_reason: Option<Str<'a>>,
     state_change_time: Option<Str<'a>>,
@@ -41,6 +50,12 @@ pub(super) struct AlarmMessage<'a> {
     alarm_arn: Option<Str<'a>>,
     /// Composite alarms only.
     alarm_rule: Option<Str<'a>>,
+    /// A composite alarm's actions suppression, spelled as DescribeAlarms spells it. The
+    /// notification is itself an action, so CloudWatch sends none while actions are
+    /// suppressed; one that says so anyway is honoured.
+    actions_suppressed_by: Option<Str<'a>>,
+    actions_suppressed_reason: Option<Str<'a>>,
+    actions_suppressor: Option<Str<'a>>,
     /// Metric alarms only.
     trigger: Option<Trigger<'a>>,
 }
@@ -55,6 +70,8 @@ struct Trigger<'a> {
     dimensions: Option<Vec<Dimension<'a>>>,
     /// Metric-math and anomaly-band alarms.
     metrics: Option<Vec<MetricQuery<'a>>>,
+    /// Anomaly-band alarms: the query that is the band.
+    threshold_metric_id: Option<Str<'a>>,
 }
 
 /// A dimension: real messages spell the keys `name`/`value`, in either order.
@@ -67,11 +84,14 @@ struct Dimension<'a> {
     value: Str<'a>,
 }
 
-/// One entry of `Trigger.Metrics`: a metric (`MetricStat`) or an expression (skipped).
+/// One entry of `Trigger.Metrics`: a metric (`MetricStat`) or an expression.
 #[derive(Debug, Deserialize)]
 #[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "PascalCase")]
 struct MetricQuery<'a> {
+    id: Option<Str<'a>>,
+    expression: Option<Str<'a>>,
+    return_data: Option<bool>,
     metric_stat: Option<MetricStat<'a>>,
 }
 
@@ -91,7 +111,42 @@ struct Metric<'a> {
     dimensions: Option<Vec<Dimension<'a>>>,
 }
 
-/// Decodes a classic alarm notification: the SNS `Message`, or one given bare.
+/// A metric as [`alarm_metrics`] reads it.
+fn metric<'a>(
+    name: Option<Str<'a>>,
+    namespace: Option<Str<'a>>,
+    dimensions: impl Iterator<Item = (Str<'a>, Str<'a>)>,
+) -> alarm_metrics::Metric {
+    alarm_metrics::Metric {
+        namespace: namespace.map(Str::into_string),
+        name: name.map(Str::into_string),
+        dimensions: dimensions
+            .map(|(k, v)| (k.into_string(), v.into_string()))
+            .collect(),
+    }
+}
+
+/// A query of an alarm's metrics list as [`alarm_metrics`] reads it.
+fn query(
+    id: Option<Str<'_>>,
+    expression: Option<Str<'_>>,
+    return_data: Option<bool>,
+    metric: Option<alarm_metrics::Metric>,
+) -> Query {
+    Query {
+        id: id.map(Str::into_string),
+        expression: expression.map(Str::into_string),
+        return_data,
+        metric,
+    }
+}
+
+/// A notification's dimensions as name/value pairs.
+fn pairs<'a>(dims: Option<Vec<Dimension<'a>>>) -> impl Iterator<Item = (Str<'a>, Str<'a>)> {
+    dims.into_iter().flatten().map(|d| (d.name, d.value))
+}
+
+/// Decodes a classic alarm notification, the `Message` of an SNS notification.
 pub(super) fn alarm_message(bytes: &[u8], ctx: &Ctx) -> Decoded {
     // Skipped values are not checked for UTF-8 by the first pass; this one reads them all.
     let text = match std::str::from_utf8(bytes) {
@@ -102,30 +157,29 @@ pub(super) fn alarm_message(bytes: &[u8], ctx: &Ctx) -> Decoded {
         Ok(m) => m,
         Err(reason) => return ctx.reject(reason),
     };
-    let mut metrics = MetricLabels::default();
+    let mut watched = Watched::default();
     if let Some(trigger) = message.trigger {
-        metrics.metric(
-            trigger.metric_name,
-            trigger.namespace,
-            trigger
-                .dimensions
-                .into_iter()
-                .flatten()
-                .map(|d| (d.name, d.value)),
-        );
-        for query in trigger.metrics.into_iter().flatten() {
-            if let Some(metric) = query.metric_stat.and_then(|s| s.metric) {
-                metrics.metric(
-                    metric.metric_name,
-                    metric.namespace,
-                    metric
-                        .dimensions
-                        .into_iter()
-                        .flatten()
-                        .map(|d| (d.name, d.value)),
-                );
-            }
+        if trigger.metric_name.is_some()
+            || trigger.namespace.is_some()
+            || trigger.dimensions.is_some()
+        {
+            watched.metric = Some(metric(
+                trigger.metric_name,
+                trigger.namespace,
+                pairs(trigger.dimensions),
+            ));
         }
+        watched.queries = trigger
+            .metrics
+            .into_iter()
+            .flatten()
+            .map(|q| {
+                let m = q.metric_stat.and_then(|s| s.metric);
+                let m = m.map(|m| metric(m.metric_name, m.namespace, pairs(m.dimensions)));
+                query(q.id, q.expression, q.return_data, m)
+            })
+            .collect();
+        watched.threshold_id = trigger.threshold_metric_id.map(Str::into_string);
     }
     let region = message
         .alarm_arn
@@ -138,11 +192,17 @@ pub(super) fn alarm_message(bytes: &[u8], ctx: &Ctx) -> Decoded {
         state: message.new_state_value,
         time: message.state_change_time,
         arn: message.alarm_arn,
+        account: message.aws_account_id,
         description: message.alarm_description,
         reason: message.new_state_reason,
         alarm_rule: message.alarm_rule,
         region,
-        labels: metrics.finish(),
+        suppressed: Suppression {
+            by: message.actions_suppressed_by,
+            reason: message.actions_suppressed_reason,
+            suppressor: message.actions_suppressor,
+        },
+        watched,
     }
     .into_alert(ctx)
 }
@@ -155,16 +215,22 @@ pub(super) fn alarm_message(bytes: &[u8], ctx: &Ctx) -> Decoded {
 #[serde(rename_all = "camelCase")]
 pub(super) struct AlarmData<'a> {
     alarm_name: Option<Str<'a>>,
+    /// The new state; `previousState` is not read (its suppression is over).
     state: Option<AlarmState<'a>>,
     configuration: Option<Configuration<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(bound(deserialize = "'de: 'a"))]
+#[serde(rename_all = "camelCase")]
 struct AlarmState<'a> {
     value: Option<Str<'a>>,
     reason: Option<Str<'a>>,
     timestamp: Option<Str<'a>>,
+    /// Composite alarms with an actions suppressor: `Alarm`, `WaitPeriod`,
+    /// `ExtensionPeriod` while CloudWatch holds the alarm's actions back.
+    actions_suppressed_by: Option<Str<'a>>,
+    actions_suppressed_reason: Option<Str<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +240,8 @@ struct Configuration<'a> {
     description: Option<Str<'a>>,
     /// Composite alarms only.
     alarm_rule: Option<Str<'a>>,
+    /// The suppressor alarm of a composite alarm.
+    actions_suppressor: Option<Str<'a>>,
     metrics: Option<Vec<CamelQuery<'a>>>,
 }
 
@@ -181,6 +249,9 @@ struct Configuration<'a> {
 #[serde(bound(deserialize = "'de: 'a"))]
 #[serde(rename_all = "camelCase")]
 struct CamelQuery<'a> {
+    id: Option<Str<'a>>,
+    expression: Option<Str<'a>>,
+    return_data: Option<bool>,
     metric_stat: Option<CamelStat<'a>>,
 }
 
@@ -207,6 +278,7 @@ struct CamelMetric<'a> {
 #[allow(dead_code)] // read by serde to locate the failing field, never used after
 pub(super) struct AlarmActionDoc<'a> {
     alarm_arn: Option<Str<'a>>,
+    account_id: Option<Str<'a>>,
     region: Option<Str<'a>>,
     alarm_data: AlarmData<'a>,
 }
@@ -219,6 +291,7 @@ pub(super) struct EventBridgeDoc<'a> {
     #[serde(rename = "detail-type")]
     detail_type: Option<Str<'a>>,
     resources: Option<Vec<Str<'a>>>,
+    account: Option<Str<'a>>,
     region: Option<Str<'a>>,
     detail: AlarmData<'a>,
 }
@@ -229,11 +302,20 @@ pub(super) fn alarm_action(top: &Top<'_>, ctx: &Ctx) -> Decoded {
         Ok(arn) => arn,
         Err(reason) => return ctx.reject(reason),
     };
+    let account = match json::optional_str(top.account_id, "accountId") {
+        Ok(account) => account,
+        Err(reason) => return ctx.reject(reason),
+    };
     let ctx = match sent(top, ctx) {
         Ok(ctx) => ctx,
         Err(reason) => return ctx.reject(reason),
     };
-    camel_alarm(top.alarm_data, "alarmData", arn, &ALARM_ACTION, top, &ctx)
+    let event = Event {
+        fields: &ALARM_ACTION,
+        arn,
+        account,
+    };
+    event.alarm(top.alarm_data, "alarmData", top, &ctx)
 }
 
 /// The context with the event's own send time (`time`), which a stale check compares.
@@ -262,75 +344,103 @@ pub(super) fn eventbridge(top: &Top<'_>, ctx: &Ctx) -> Decoded {
         },
         None => Vec::new(),
     };
-    let arn = resources.into_iter().next();
+    let account = match json::optional_str(top.account, "account") {
+        Ok(account) => account,
+        Err(reason) => return ctx.reject(reason),
+    };
     let ctx = match sent(top, ctx) {
         Ok(ctx) => ctx,
         Err(reason) => return ctx.reject(reason),
     };
-    camel_alarm(top.detail, "detail", arn, &EVENTBRIDGE, top, &ctx)
+    let event = Event {
+        fields: &EVENTBRIDGE,
+        arn: resources.into_iter().next(),
+        account,
+    };
+    event.alarm(top.detail, "detail", top, &ctx)
 }
 
-fn camel_alarm(
-    raw: Option<&RawValue>,
-    field: &str,
-    arn: Option<Str<'_>>,
+/// What an alarm action or EventBridge event says around its alarm data.
+struct Event<'a> {
     fields: &'static Fields,
-    top: &Top<'_>,
-    ctx: &Ctx,
-) -> Decoded {
-    let Some(raw) = raw else {
-        return ctx.reject(format!("{field}: missing"));
-    };
-    let data = match json::typed::<AlarmData<'_>>(raw.get(), field) {
-        Ok(d) => d,
-        Err(reason) => return ctx.reject(reason),
-    };
-    // The event's own `region` is a code (unlike the classic message's display name).
-    let region_field = match json::optional_str(top.region, "region") {
-        Ok(r) => r,
-        Err(reason) => return ctx.reject(reason),
-    };
-    let region = arn
-        .as_ref()
-        .and_then(|a| region_from_arn(a.as_str()))
-        .or_else(|| {
-            region_field
-                .as_ref()
-                .map(Str::as_str)
-                .filter(|r| is_region_code(r))
-        })
-        .map(str::to_owned);
-    let (state, reason, time) = match data.state {
-        Some(s) => (s.value, s.reason, s.timestamp),
-        None => (None, None, None),
-    };
-    let (description, alarm_rule, queries) = match data.configuration {
-        Some(c) => (c.description, c.alarm_rule, c.metrics),
-        None => (None, None, None),
-    };
-    let mut metrics = MetricLabels::default();
-    for query in queries.into_iter().flatten() {
-        if let Some(metric) = query.metric_stat.and_then(|s| s.metric) {
-            metrics.metric(
-                metric.name,
-                metric.namespace,
-                metric.dimensions.into_iter().flatten(),
-            );
+    arn: Option<Str<'a>>,
+    account: Option<Str<'a>>,
+}
+
+impl Event<'_> {
+    /// Decodes the alarm data at `field` (raw) with what the event said around it.
+    fn alarm(self, raw: Option<&RawValue>, field: &str, top: &Top<'_>, ctx: &Ctx) -> Decoded {
+        let Some(raw) = raw else {
+            return ctx.reject(format!("{field}: missing"));
+        };
+        let data = match json::typed::<AlarmData<'_>>(raw.get(), field) {
+            Ok(d) => d,
+            Err(reason) => return ctx.reject(reason),
+        };
+        // The event's own `region` is a code (unlike the classic message's display name).
+        let region_field = match json::optional_str(top.region, "region") {
+            Ok(r) => r,
+            Err(reason) => return ctx.reject(reason),
+        };
+        let region = self
+            .arn
+            .as_ref()
+            .and_then(|a| region_from_arn(a.as_str()))
+            .or_else(|| {
+                region_field
+                    .as_ref()
+                    .map(Str::as_str)
+                    .filter(|r| is_region_code(r))
+            })
+            .map(str::to_owned);
+        let (state, reason, time, by, why) = match data.state {
+            Some(s) => (
+                s.value,
+                s.reason,
+                s.timestamp,
+                s.actions_suppressed_by,
+                s.actions_suppressed_reason,
+            ),
+            None => (None, None, None, None, None),
+        };
+        let (description, alarm_rule, suppressor, queries) = match data.configuration {
+            Some(c) => (c.description, c.alarm_rule, c.actions_suppressor, c.metrics),
+            None => (None, None, None, None),
+        };
+        let watched = Watched {
+            metric: None,
+            queries: queries
+                .into_iter()
+                .flatten()
+                .map(|q| {
+                    let m = q.metric_stat.and_then(|s| s.metric);
+                    let m =
+                        m.map(|m| metric(m.name, m.namespace, m.dimensions.into_iter().flatten()));
+                    query(q.id, q.expression, q.return_data, m)
+                })
+                .collect(),
+            threshold_id: None,
+        };
+        Facts {
+            fields: self.fields,
+            name: data.alarm_name,
+            state,
+            time,
+            arn: self.arn,
+            account: self.account,
+            description,
+            reason,
+            alarm_rule,
+            region,
+            suppressed: Suppression {
+                by,
+                reason: why,
+                suppressor,
+            },
+            watched,
         }
+        .into_alert(ctx)
     }
-    Facts {
-        fields,
-        name: data.alarm_name,
-        state,
-        time,
-        arn,
-        description,
-        reason,
-        alarm_rule,
-        region,
-        labels: metrics.finish(),
-    }
-    .into_alert(ctx)
 }
 
 // ---- Shared normalization ----------------------------------------------------------------
@@ -359,6 +469,35 @@ const EVENTBRIDGE: Fields = Fields {
     time: "detail.state.timestamp",
 };
 
+/// A composite alarm's actions suppression, as the payload spells it.
+#[derive(Debug)]
+struct Suppression<'a> {
+    by: Option<Str<'a>>,
+    reason: Option<Str<'a>>,
+    suppressor: Option<Str<'a>>,
+}
+
+impl Suppression<'_> {
+    /// Suppressed unless `by` is absent, empty or `None`; an unknown value counts as
+    /// suppressed (the safe reading).
+    fn into_actions_suppressed(self) -> Option<ActionsSuppressed> {
+        let by = self.by.map(Str::into_string)?;
+        let by = by.trim();
+        if by.is_empty() || by.eq_ignore_ascii_case("none") {
+            return None;
+        }
+        let text = |s: Option<Str<'_>>| {
+            s.map(|s| s.as_str().trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+        Some(ActionsSuppressed {
+            by: by.to_owned(),
+            reason: text(self.reason),
+            suppressor: text(self.suppressor),
+        })
+    }
+}
+
 /// What every CloudWatch form says about an alarm, before normalization.
 #[derive(Debug)]
 struct Facts<'a> {
@@ -367,11 +506,13 @@ struct Facts<'a> {
     state: Option<Str<'a>>,
     time: Option<Str<'a>>,
     arn: Option<Str<'a>>,
+    account: Option<Str<'a>>,
     description: Option<Str<'a>>,
     reason: Option<Str<'a>>,
     alarm_rule: Option<Str<'a>>,
     region: Option<String>,
-    labels: Labels,
+    suppressed: Suppression<'a>,
+    watched: Watched,
 }
 
 impl Facts<'_> {
@@ -404,6 +545,18 @@ impl Facts<'_> {
         };
         let arn = self.arn.map(Str::into_string).filter(|a| !a.is_empty());
         let fingerprint = format!("{}@{}", arn.as_deref().unwrap_or(&name), time.as_str());
+        // The account every shape names (`AWSAccountId`, `accountId`, `account`), else the
+        // ARN's: part of the instance key that one state change shares across shapes.
+        let account = self
+            .account
+            .map(Str::into_string)
+            .filter(|a| !a.is_empty())
+            .or_else(|| {
+                arn.as_deref()
+                    .and_then(|a| a.split(':').nth(4))
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned)
+            });
 
         let mut annotations = Labels::new();
         let mut note = |key: &str, value: Option<String>| {
@@ -416,58 +569,20 @@ impl Facts<'_> {
         note("alarm_rule", self.alarm_rule.map(Str::into_string));
         note("alarm_arn", arn);
         note("region", self.region);
+        note("account", account);
 
         Ok(Alert {
             source: Source::Cloudwatch,
             name,
             status,
             fingerprint,
-            starts_at,
-            labels: self.labels,
+            starts_at: Some(starts_at),
+            labels: self.watched.labels(),
             annotations,
             delivery: ctx.delivery(),
+            actions_suppressed: self.suppressed.into_actions_suppressed(),
+            notes: self.watched.note().into_iter().collect(),
         })
-    }
-}
-
-/// Labels from an alarm's metrics: every dimension under its own name (the first metric
-/// that names a dimension wins), plus `metric_name` and `metric_namespace` of the first
-/// metric that has them.
-#[derive(Debug, Default)]
-struct MetricLabels {
-    labels: Labels,
-    metric_name: Option<String>,
-    metric_namespace: Option<String>,
-}
-
-impl MetricLabels {
-    fn metric<'a>(
-        &mut self,
-        name: Option<Str<'a>>,
-        namespace: Option<Str<'a>>,
-        dimensions: impl Iterator<Item = (Str<'a>, Str<'a>)>,
-    ) {
-        for (key, value) in dimensions {
-            self.labels
-                .entry(key.into_string())
-                .or_insert_with(|| value.into_string());
-        }
-        if self.metric_name.is_none() {
-            self.metric_name = name.map(Str::into_string).filter(|n| !n.is_empty());
-        }
-        if self.metric_namespace.is_none() {
-            self.metric_namespace = namespace.map(Str::into_string).filter(|n| !n.is_empty());
-        }
-    }
-
-    fn finish(mut self) -> Labels {
-        if let Some(name) = self.metric_name {
-            self.labels.insert("metric_name".to_owned(), name);
-        }
-        if let Some(namespace) = self.metric_namespace {
-            self.labels.insert("metric_namespace".to_owned(), namespace);
-        }
-        self.labels
     }
 }
 
@@ -496,10 +611,16 @@ mod tests {
     use crate::alert::Shape;
     use crate::decode::decode;
 
-    /// A classic notification wrapped as a bare message (no SNS envelope).
+    /// A classic notification with `fields`, in the HTTP body SNS delivers it in.
     fn classic(fields: &str) -> Vec<Decoded> {
-        decode(format!("{{{fields}}}").as_bytes())
+        let message = serde_json::to_string(&format!("{{{fields}}}")).unwrap();
+        decode(
+            format!(r#"{{"Type":"Notification","MessageId":"m1","Message":{message}}}"#).as_bytes(),
+        )
     }
+
+    /// The prefix of a rejection reason inside [`classic`]'s envelope.
+    const IN_SNS: &str = "looked like an SNS HTTP subscriber body: Message: ";
 
     const BASE: &str = r#""AlarmName":"pod-restarts","NewStateValue":"ALARM","StateChangeTime":"2024-05-01T10:00:00.000+0000""#;
 
@@ -522,16 +643,127 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             r.reason,
-            r#"looked like a CloudWatch alarm notification: NewStateValue: "PANIC" is not ALARM, OK or INSUFFICIENT_DATA"#
+            format!(
+                r#"{IN_SNS}looked like a CloudWatch alarm notification: NewStateValue: "PANIC" is not ALARM, OK or INSUFFICIENT_DATA"#
+            )
         );
     }
 
     #[test]
-    fn a_bare_notification_decodes_without_a_delivery_shape() {
+    fn a_notification_without_arn_is_fingerprinted_by_name() {
         let a = classic(BASE).remove(0).unwrap();
-        assert_eq!(a.delivery.shape, None);
+        assert_eq!(a.delivery.shape, Some(Shape::SnsHttp));
         assert_eq!(a.fingerprint, "pod-restarts@2024-05-01T10:00:00.000+0000");
         assert!(a.labels.is_empty());
+        assert_eq!(a.actions_suppressed, None);
+    }
+
+    #[test]
+    fn a_bare_notification_without_its_sns_envelope_is_rejected() {
+        let r = decode(format!("{{{BASE}}}").as_bytes())
+            .remove(0)
+            .unwrap_err();
+        assert_eq!(r.shape, None);
+        assert!(
+            r.reason.starts_with(
+                "looked like a CloudWatch alarm notification without the SNS notification that carries it"
+            ),
+            "{}",
+            r.reason
+        );
+        // Broken or not, a bare one is refused for what it is.
+        let r = decode(format!("{{{BASE},").as_bytes())
+            .remove(0)
+            .unwrap_err();
+        assert!(
+            r.reason.contains("without the SNS notification"),
+            "{}",
+            r.reason
+        );
+    }
+
+    /// An alarm action of a composite alarm in `state` (the fields inside `state`) with
+    /// `configuration` fields.
+    fn composite_action(state: &str, configuration: &str) -> Decoded {
+        decode(
+            format!(
+                r#"{{"source":"aws.cloudwatch","alarmArn":"arn:aws:cloudwatch:us-east-1:111122223333:alarm:health",
+                "accountId":"111122223333","time":"2026-11-20T09:30:01.104+0000","region":"us-east-1",
+                "alarmData":{{"alarmName":"health","state":{{"value":"ALARM","timestamp":"2026-11-20T09:30:01.104+0000"{state}}},
+                "previousState":{{"value":"OK","timestamp":"2026-11-12T08:14:06.013+0000","actionsSuppressedBy":"Alarm"}},
+                "configuration":{{"alarmRule":"ALARM(a) OR ALARM(b)"{configuration}}}}}}}"#
+            )
+            .as_bytes(),
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn actions_suppressed_in_the_new_state_are_read_with_reason_and_suppressor() {
+        for by in ["WaitPeriod", "Alarm", "ExtensionPeriod"] {
+            let a = composite_action(
+                &format!(
+                    r#","actionsSuppressedBy":"{by}","actionsSuppressedReason":"Actions suppressed by {by}""#
+                ),
+                r#","actionsSuppressor":"maintenance","actionsSuppressorWaitPeriod":120"#,
+            )
+            .unwrap();
+            assert_eq!(
+                a.actions_suppressed,
+                Some(ActionsSuppressed {
+                    by: by.into(),
+                    reason: Some(format!("Actions suppressed by {by}")),
+                    suppressor: Some("maintenance".into()),
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn actions_not_suppressed_now_are_not_even_when_they_were_before() {
+        for state in [
+            "",
+            r#","actionsSuppressedBy":"None""#,
+            r#","actionsSuppressedBy":"""#,
+        ] {
+            let a = composite_action(state, r#","actionsSuppressor":"maintenance""#).unwrap();
+            assert_eq!(a.actions_suppressed, None, "{state}");
+        }
+    }
+
+    #[test]
+    fn a_notification_that_says_its_actions_are_suppressed_is_honoured() {
+        let a = classic(&format!(
+            r#"{BASE},"ActionsSuppressedBy":"Alarm","ActionsSuppressor":"maintenance""#
+        ))
+        .remove(0)
+        .unwrap();
+        let s = a.actions_suppressed.unwrap();
+        assert_eq!((s.by.as_str(), s.reason), ("Alarm", None));
+        assert_eq!(s.suppressor.as_deref(), Some("maintenance"));
+    }
+
+    #[test]
+    fn the_account_comes_from_each_shape_or_from_the_arn() {
+        let a = composite_action("", "").unwrap();
+        assert_eq!(a.annotations["account"], "111122223333");
+        let a = classic(&format!(r#"{BASE},"AWSAccountId":"444455556666""#))
+            .remove(0)
+            .unwrap();
+        assert_eq!(a.annotations["account"], "444455556666");
+        let a = classic(&format!(
+            r#"{BASE},"AlarmArn":"arn:aws:cloudwatch:eu-west-1:777788889999:alarm:pod-restarts""#
+        ))
+        .remove(0)
+        .unwrap();
+        assert_eq!(a.annotations["account"], "777788889999");
+        assert!(
+            !classic(BASE)
+                .remove(0)
+                .unwrap()
+                .annotations
+                .contains_key("account")
+        );
     }
 
     #[test]
@@ -571,22 +803,50 @@ mod tests {
     }
 
     #[test]
-    fn metric_math_labels_come_from_metric_stats_first_occurrence_winning() {
+    fn a_metric_math_alarm_gives_its_expression_and_every_query_but_no_metric_name() {
         let a = classic(&format!(
             r#"{BASE},"Trigger":{{"Metrics":[
                 {{"Id":"e1","Expression":"m1+m2","ReturnData":true}},
                 {{"Id":"m1","MetricStat":{{"Metric":{{"MetricName":"pod_number_of_container_restarts","Namespace":"ContainerInsights",
-                  "Dimensions":[{{"name":"PodName","value":"vote"}},{{"name":"Namespace","value":"production"}}]}}}}}},
+                  "Dimensions":[{{"name":"PodName","value":"vote"}},{{"name":"Namespace","value":"production"}}]}}}},"ReturnData":false}},
                 {{"Id":"m2","MetricStat":{{"Metric":{{"MetricName":"other","Namespace":"Other",
-                  "Dimensions":[{{"name":"PodName","value":"result"}},{{"name":"ClusterName","value":"c"}}]}}}}}}]}}"#
+                  "Dimensions":[{{"name":"PodName","value":"result"}},{{"name":"ClusterName","value":"c"}}]}}}},"ReturnData":false}}]}}"#
         ))
         .remove(0)
         .unwrap();
-        assert_eq!(a.labels["PodName"], "vote");
+        assert!(
+            !a.labels.contains_key("PodName"),
+            "the metrics disagree on it"
+        );
         assert_eq!(a.labels["Namespace"], "production");
         assert_eq!(a.labels["ClusterName"], "c");
-        assert_eq!(a.labels["metric_name"], "pod_number_of_container_restarts");
-        assert_eq!(a.labels["metric_namespace"], "ContainerInsights");
+        assert!(!a.labels.contains_key("metric_name"));
+        assert!(!a.labels.contains_key("metric_namespace"));
+        assert_eq!(a.labels["metric_expression"], "m1+m2");
+        assert_eq!(a.labels["query_e1"], "m1+m2");
+        assert_eq!(
+            a.labels["query_m2"],
+            "Other other ClusterName=c PodName=result"
+        );
+        assert!(a.notes[0].starts_with("metric-math alarm"), "{:?}", a.notes);
+    }
+
+    #[test]
+    fn an_event_metric_math_alarm_reads_like_the_notification() {
+        let a = decode(
+            br#"{"version":"0","detail-type":"CloudWatch Alarm State Change","source":"aws.cloudwatch","account":"1",
+            "time":"2024-05-01T10:00:00Z","region":"us-east-1","resources":["arn:aws:cloudwatch:us-east-1:1:alarm:x"],
+            "detail":{"alarmName":"x","state":{"value":"ALARM","timestamp":"2024-05-01T10:00:00.000+0000"},
+            "configuration":{"metrics":[{"id":"e1","expression":"m1/m2","returnData":true},
+              {"id":"m1","metricStat":{"metric":{"namespace":"N","name":"a","dimensions":{"PodName":"vote"}}},"returnData":false},
+              {"id":"m2","metricStat":{"metric":{"namespace":"N","name":"b","dimensions":{"PodName":"vote"}}},"returnData":false}]}}}"#,
+        )
+        .remove(0)
+        .unwrap();
+        assert_eq!(a.labels["metric_expression"], "m1/m2");
+        assert_eq!(a.labels["query_m1"], "N a PodName=vote");
+        assert_eq!(a.labels["PodName"], "vote");
+        assert!(!a.labels.contains_key("metric_name"));
     }
 
     #[test]
@@ -598,7 +858,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             r.reason,
-            "looked like a CloudWatch alarm notification: Trigger.Dimensions[1].value: invalid type: integer `7`, expected a string"
+            format!(
+                "{IN_SNS}looked like a CloudWatch alarm notification: Trigger.Dimensions[1].value: invalid type: integer `7`, expected a string"
+            )
         );
     }
 
@@ -608,9 +870,9 @@ mod tests {
             .remove(0)
             .unwrap_err();
         assert!(
-            r.reason.starts_with(
-                "looked like a CloudWatch alarm notification: StateChangeTime: not a timestamp: \"soon\""
-            ),
+            r.reason.starts_with(&format!(
+                "{IN_SNS}looked like a CloudWatch alarm notification: StateChangeTime: not a timestamp: \"soon\""
+            )),
             "{}",
             r.reason
         );

@@ -43,6 +43,15 @@ pub(crate) struct Top<'a> {
     /// Alertmanager / Grafana webhook.
     pub alerts: Option<&'a RawValue>,
     pub version: Option<&'a RawValue>,
+    /// The group's own fields, which an alert that leaves something out takes from.
+    pub status: Option<&'a RawValue>,
+    pub common_labels: Option<&'a RawValue>,
+    pub group_labels: Option<&'a RawValue>,
+    pub title: Option<&'a RawValue>,
+    /// The account of a CloudWatch alarm action (`accountId`) or EventBridge event
+    /// (`account`).
+    pub account_id: Option<&'a RawValue>,
+    pub account: Option<&'a RawValue>,
     /// Keys whose value was being read when the input broke off count as seen.
     seen: Seen,
     /// The first few key names, in payload order, for "unrecognized payload" reasons.
@@ -188,6 +197,12 @@ impl<'a> Top<'a> {
             "detail" => &mut self.detail,
             "alerts" => &mut self.alerts,
             "version" => &mut self.version,
+            "status" => &mut self.status,
+            "commonLabels" => &mut self.common_labels,
+            "groupLabels" => &mut self.group_labels,
+            "title" => &mut self.title,
+            "accountId" => &mut self.account_id,
+            "account" => &mut self.account,
             _ => return None,
         })
     }

@@ -3,6 +3,8 @@
 //! Start at [`decode`]. The shape is detected from the bytes alone: a first pass reads only
 //! the top-level keys (as raw, unparsed JSON slices), which is enough to tell the six shapes
 //! apart; the second pass deserializes just the part that shape needs into typed structs.
+//! A CloudWatch alarm notification is one of them only as an SNS `Message`: given on its
+//! own it is none of the six, and is rejected saying so.
 //! Nothing here panics on any input: an unknown or broken payload becomes a [`Rejection`]
 //! that says which shape it looked like and which field failed.
 //!
@@ -71,6 +73,10 @@ fn document(bytes: &[u8], ctx: &Ctx, nesting: Nesting, out: &mut Vec<Decoded>) {
                 out.push(ctx.reject(unrecognized(&top)));
                 return;
             }
+            if kind == Kind::AlarmMessage && nesting == Nesting::Outer {
+                out.push(ctx.reject(BARE_ALARM_MESSAGE));
+                return;
+            }
             let Some(ctx) = ctx.entering(&top, kind, nesting) else {
                 out.push(ctx.reject(nested_sns(&top)));
                 return;
@@ -89,6 +95,10 @@ fn document(bytes: &[u8], ctx: &Ctx, nesting: Nesting, out: &mut Vec<Decoded>) {
             let kind = top.kind();
             if kind == Kind::Unknown {
                 out.push(ctx.reject(format!("not JSON: {error}")));
+                return;
+            }
+            if kind == Kind::AlarmMessage && nesting == Nesting::Outer {
+                out.push(ctx.reject(BARE_ALARM_MESSAGE));
                 return;
             }
             let Some(ctx) = ctx.entering(&top, kind, nesting) else {
@@ -114,6 +124,14 @@ fn document(bytes: &[u8], ctx: &Ctx, nesting: Nesting, out: &mut Vec<Decoded>) {
         }
     }
 }
+
+/// Why a CloudWatch alarm notification given on its own is refused: it is none of the six
+/// shapes. CloudWatch sends it only as the `Message` of an SNS notification, whose
+/// envelope says how it came (topic, message id, send time); without it nothing does.
+const BARE_ALARM_MESSAGE: &str = "looked like a CloudWatch alarm notification without the SNS \
+     notification that carries it: CloudWatch sends it only as the Message of an SNS \
+     notification, and reflex reads it only there; replay the whole Lambda SNS event or SNS \
+     HTTP body it came in";
 
 fn unrecognized(top: &Top<'_>) -> String {
     if top.key_count == 0 {

@@ -1,11 +1,12 @@
 //! Timestamps as the senders write them.
 //!
 //! RFC 3339 covers Alertmanager, Grafana, EventBridge and the SNS envelope (`...Z`,
-//! nanoseconds, any offset, Go's zero time `0001-01-01T00:00:00Z`). CloudWatch alarm
-//! messages write the offset without a colon (`2021-11-10T02:45:55.640+0000`), which
-//! RFC 3339 forbids, so that form is tried second.
+//! nanoseconds, any offset, Go's zero time `0001-01-01T00:00:00Z`, which parses but means
+//! "not set": [`is_go_zero`] tells it). CloudWatch alarm messages write the offset without
+//! a colon (`2021-11-10T02:45:55.640+0000`), which RFC 3339 forbids, so that form is tried
+//! second.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use super::json::excerpt;
 
@@ -22,6 +23,12 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
          CloudWatch's 2021-11-10T02:45:55.640+0000)",
         excerpt(text, 64)
     ))
+}
+
+/// Whether `t` is Go's zero time (`0001-01-01T00:00:00Z`, in any offset): what a Go sender
+/// writes for a time it never set. Nothing is known from it; no real alert is that old.
+pub(crate) fn is_go_zero(t: DateTime<Utc>) -> bool {
+    t.year() <= 1
 }
 
 /// Reads an optional send-time field kept raw by the first pass (`Timestamp`, `time`);
@@ -79,11 +86,15 @@ mod tests {
     }
 
     #[test]
-    fn alertmanager_zero_time_is_a_valid_timestamp() {
+    fn go_zero_time_parses_and_is_told_from_real_times() {
         assert_eq!(
             utc("0001-01-01T00:00:00Z"),
             Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap()
         );
+        assert!(is_go_zero(utc("0001-01-01T00:00:00Z")));
+        assert!(is_go_zero(utc("0001-01-01T00:00:00+01:00")));
+        assert!(!is_go_zero(utc("2026-11-20T09:30:00Z")));
+        assert!(!is_go_zero(utc("1970-01-01T00:00:00Z")));
     }
 
     #[test]

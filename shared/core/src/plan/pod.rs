@@ -2,8 +2,9 @@
 //! replacement.
 //!
 //! Guardrails applied here: the pod must exist and be the one that alerted, not a pod
-//! created under its name after the alert started (`ignored` otherwise); the delete is
-//! pinned to the uid read here. It must be controlled by a
+//! created under its name after the alert started (`ignored` otherwise; an alert that does
+//! not say when it started is noted as unchecked); the delete is pinned to the uid read
+//! here. It must be controlled by a
 //! ReplicaSet, StatefulSet or DaemonSet (a bare pod would not come back, a Job's pod is not
 //! reflex's to restart: `suppressed`); the opt-out annotation on the pod, its controller
 //! chain and its Namespace.
@@ -28,7 +29,13 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, t: &TargetRef, why: W
         return Err(Refused::gone(kind, t));
     };
     let started = ctx.inputs.alert.starts_at;
-    if let Some(created) = pod.metadata.creation_timestamp
+    let mut notes = Vec::new();
+    if started.is_none() {
+        notes.push(format!(
+            "the alert does not say when it started, so reflex could not check that {t} is the pod that alerted rather than one created under its name since; the delete is pinned to the uid read now"
+        ));
+    }
+    if let (Some(created), Some(started)) = (pod.metadata.creation_timestamp, started)
         && created > started
     {
         // Same name, new pod (a StatefulSet's replacement): the one that alerted is gone.
@@ -96,7 +103,7 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, t: &TargetRef, why: W
             },
         ],
         reason,
-        notes: Vec::new(),
+        notes,
         workload: None,
     })
 }

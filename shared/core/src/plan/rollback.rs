@@ -77,7 +77,12 @@ pub(crate) async fn plan_or_fallback<C: ClusterView>(
         ));
         return fallback(ctx, t, Some((dt, deployment)), why).await;
     }
-    let started = ctx.inputs.alert.starts_at;
+    let Some(started) = ctx.inputs.alert.starts_at else {
+        let why = Why::because(format!(
+            "the alert does not say when it started, so whether the newest revision of {dt} came before it cannot be told"
+        ));
+        return fallback(ctx, t, Some((dt, deployment)), why).await;
+    };
     let recent = newest
         .and_then(|(_, rs)| rs.metadata.creation_timestamp)
         .map(|created| (started - created, started - created <= window.to_chrono()));

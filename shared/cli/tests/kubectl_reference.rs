@@ -2,7 +2,8 @@
 //! second fake API server seeded with the same state, and the objects both leave behind are
 //! compared (spec, labels, annotations, which pods are left; times excepted).
 //!
-//! reflex runs as the real binary (`reflex replay --kubeconfig FILE --execute EVENT`);
+//! reflex runs as the real binary (`reflex replay --kubeconfig FILE --execute EVENT`, its
+//! node replacements ending in moto's Auto Scaling, as with AWS settings in the shell);
 //! kubectl is the one `tests/kubectl.sh` found (`REFLEX_KUBECTL`, which `tests/run.sh`
 //! sets; without it every test here fails, saying so). Where the two differ on purpose
 //! (reflex's own cordon annotation, how a drain blocked by a PodDisruptionBudget ends), the
@@ -22,8 +23,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{event, replay_json, short_policy};
+use common::{event, moto_env, replay_json_env, short_policy};
 use reflex_fake_kube::FakeKube;
+use reflex_test_support::asg;
 use reflex_test_support::kube::{Background, voting_app};
 use reflex_test_support::kubectl::Kubectl;
 use serde_json::{Value, json};
@@ -37,16 +39,36 @@ const DB_NODE: &str = "ip-10-0-3-12.ec2.internal";
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 const CORDONED_BY: &str = "reflex/cordoned-by";
 
-/// Two fakes seeded with the same state: one for kubectl, one for reflex.
+/// Two fakes seeded with the same state: one for kubectl, one for reflex, whose node
+/// replacements terminate their instance in an Auto Scaling group on moto.
 struct Pair {
     kubectl_side: Background,
     reflex_side: Background,
     kubectl: Kubectl,
+    aws_env: Vec<(&'static str, String)>,
+}
+
+/// The instances behind the sample's NotReady node and its db node.
+const SAMPLE_INSTANCES: [&str; 2] = ["i-0b7d3a9f1e6c24c58", "i-0c3a8e5d7f2b91a04"];
+
+/// `seed` with its nodes' instances moved into a new Auto Scaling group of cluster
+/// `voting-prod` on moto, and the environment that lets reflex terminate them there.
+fn on_moto(seed: &Value) -> (Vec<u8>, Vec<(&'static str, String)>) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tag = ("kubernetes.io/cluster/voting-prod".to_owned(), "owned");
+    let (_, ids) = runtime.block_on(asg::group(Some(tag)));
+    let mut text = seed.to_string();
+    for (sample, moto) in SAMPLE_INSTANCES.iter().zip(&ids) {
+        text = text.replace(sample, moto);
+    }
+    let mut env = moto_env();
+    env.push(("REFLEX_CLUSTER_NAME", "voting-prod".to_owned()));
+    (text.into_bytes(), env)
 }
 
 impl Pair {
     fn start(name: &str, seed: &Value) -> Self {
-        let bytes = seed.to_string().into_bytes();
+        let (bytes, aws_env) = on_moto(seed);
         let kubectl_side = Background::start(&bytes, &format!("{name}-kubectl"));
         let reflex_side = Background::start(&bytes, &format!("{name}-reflex"));
         let kubectl = Kubectl::new(&kubectl_side.kubeconfig);
@@ -54,6 +76,7 @@ impl Pair {
             kubectl_side,
             reflex_side,
             kubectl,
+            aws_env,
         }
     }
 
@@ -77,7 +100,8 @@ impl Pair {
             args.push("--execute");
         }
         args.push(&event);
-        let (code, mut records) = replay_json(&args);
+        let env: Vec<(&str, &str)> = self.aws_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (code, mut records) = replay_json_env(&args, &env);
         assert_eq!(records.len(), 1, "{records:?}");
         (code, records.remove(0))
     }
@@ -302,9 +326,9 @@ fn cordon_and_the_cordon_of_a_reflex_node_replacement_leave_the_same_node() {
 
     let cordoned = pair.kubectl.ok(&["cordon", SICK]);
     assert!(cordoned.contains("cordoned"), "{cordoned}");
-    // The replacement goes on to drain and stops at the instance (no AWS here): exit 1.
+    // The replacement cordons, drains and terminates the instance in its group on moto.
     let (code, record) = pair.reflex(SICK_NODE, true);
-    assert_eq!(code, 1, "{record}");
+    assert_eq!(code, 0, "{record}");
     assert_eq!(record["steps"][0]["op"], "cordon", "{record}");
     assert_eq!(record["steps"][0]["result"], "ok", "{record}");
 
@@ -376,7 +400,10 @@ fn drain_and_a_reflex_drain_evict_the_same_pods_and_leave_the_rest() {
         .run(&["drain", SICK, "--ignore-daemonsets", "--timeout=30s"]);
     assert_eq!(run.code, 0, "{run:?}");
     let (code, record) = pair.reflex(SICK_NODE, true);
-    assert_eq!(code, 1, "stops at the instance, after the drain: {record}");
+    assert_eq!(
+        code, 0,
+        "drained, then the instance terminated on moto: {record}"
+    );
     let wait = record["steps"]
         .as_array()
         .unwrap()

@@ -215,7 +215,10 @@ mod tests {
             .iter()
             .map(|g| g["preferredVersion"]["groupVersion"].as_str().unwrap())
             .collect();
-        assert_eq!(listed, ["apps/v1", "policy/v1", "autoscaling/v2"]);
+        assert_eq!(
+            listed,
+            ["apps/v1", "policy/v1", "autoscaling/v2", "karpenter.sh/v1"]
+        );
         for group_version in listed {
             let list = document(&format!("/apis/{group_version}")).unwrap();
             assert_eq!(list["groupVersion"], group_version);

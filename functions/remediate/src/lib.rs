@@ -15,7 +15,9 @@
 //! pipeline has already withdrawn the claim so the retry may act (a failure after a change
 //! is final: `failed`, a success here, never retried); a *rejected* input is an error after
 //! its record is stored, so that the event ends in the dead-letter queue where someone
-//! looks at it. Nothing is lost silently. Retries of a rejected event add no action (nothing decodable, nothing to do).
+//! looks at it. Nothing is lost silently. Retries of a rejected event add no action and no
+//! record: the first attempt's record is claimed by the payload's digest, so the event
+//! leaves one record and reaches the dead-letter queue once, after Lambda's last retry.
 
 pub mod cluster_source;
 pub mod config;

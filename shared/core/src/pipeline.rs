@@ -18,7 +18,7 @@ use crate::cluster::{Actuator, ClusterError, ClusterView, Fleet};
 use crate::decode;
 use crate::execute;
 use crate::guard;
-use crate::ledger::{AlarmCheck, AlarmState, Ledger, LedgerError, Notifier};
+use crate::ledger::{AlarmCheck, AlarmState, Claim, Ledger, LedgerError, Notifier};
 use crate::limits::{self, Denied};
 use crate::plan::{self, Inputs, Resolution};
 use crate::policy::Policy;
@@ -94,6 +94,11 @@ impl Ids {
         self.next += 1;
         id
     }
+}
+
+/// A digest of a payload's bytes: how a rejected input is known again.
+fn payload_digest(bytes: &[u8]) -> String {
+    Fnv64::default().write(bytes).hex()
 }
 
 /// Why retrying the same event later may give a better result.
@@ -194,7 +199,7 @@ impl Pipeline<'_> {
         R: AlarmCheck,
     {
         let mut handled = Vec::new();
-        for item in decode::decode(bytes) {
+        for (index, item) in decode::decode(bytes).into_iter().enumerate() {
             let mut result = match item {
                 Ok(alert) => match admission.admit(&alert) {
                     Ok(()) => {
@@ -221,10 +226,49 @@ impl Pipeline<'_> {
                     ids,
                 )),
             };
+            if result.record.verdict == Verdict::Rejected
+                && self
+                    .rejected_before(
+                        &mut result.record,
+                        bytes,
+                        index,
+                        clock.at(None),
+                        adapters.ledger,
+                    )
+                    .await
+            {
+                handled.push(result);
+                continue;
+            }
             self.finish(&mut result, adapters).await;
             handled.push(result);
         }
         handled
+    }
+
+    /// Whether the same input was already rejected and recorded: a rejected event comes
+    /// back unchanged (Lambda retries an error twice before the dead-letter queue takes it,
+    /// SNS may deliver it again), and must leave one record, not one per attempt. The
+    /// claim is the payload's digest and the item's place in it. When the store cannot be
+    /// asked, the record is stored anyway: a second record is better than a lost one.
+    async fn rejected_before<L: Ledger>(
+        &self,
+        record: &mut AuditRecord,
+        bytes: &[u8],
+        index: usize,
+        now: DateTime<Utc>,
+        ledger: &L,
+    ) -> bool {
+        let key = format!("rejected:{}:{index}", payload_digest(bytes));
+        match ledger.claim(&key, &record.id, now).await {
+            Ok(Claim::Duplicate { by }) => {
+                record.notes.push(format!(
+                    "the same input was already rejected and recorded as {by}: not stored again"
+                ));
+                true
+            }
+            Ok(Claim::First) | Err(_) => false,
+        }
     }
 
     /// Stores a record and tells on-call about actions (done, failed, refused, or what a
@@ -264,7 +308,7 @@ impl Pipeline<'_> {
         now: DateTime<Utc>,
         ids: &mut Ids,
     ) -> AuditRecord {
-        let digest = format!("payload:{}", Fnv64::default().write(bytes).hex());
+        let digest = format!("payload:{}", payload_digest(bytes));
         AuditRecord::rejected(ids.issue(), now, self.mode, None, digest, reason, delivery)
     }
 

@@ -120,6 +120,55 @@ async fn a_payload_with_one_rejected_item_is_an_error_after_every_record_is_stor
     assert_eq!(verdicts, [Verdict::Planned, Verdict::Rejected]);
 }
 
+#[tokio::test]
+async fn a_rejected_event_retried_by_lambda_leaves_one_record_and_fails_every_attempt() {
+    // Lambda retries a failed asynchronous invocation twice, with the same event, before
+    // the dead-letter queue takes it: three attempts, one record, on the shared table.
+    let aws = reflex_test_support::aws::moto_aws().await;
+    let ledger = reflex_test_support::aws::create_table(&aws).await;
+    let (policy, cluster) = (Policy::default_policy(), voting_app());
+    let bad = event("invalid/sns-alertmanager-plain-text-template.json");
+    let deps = Deps {
+        pipeline: Pipeline {
+            policy: &policy,
+            mode: Mode::DryRun,
+        },
+        adapters: Adapters {
+            cluster: Some(&cluster),
+            live: None::<(&reflex_snapshot::Snapshot, &reflex_snapshot::Snapshot)>,
+            ledger: &ledger,
+            notifier: &(),
+            alarms: &(),
+        },
+        admission: &(),
+        now: Some(now()),
+        emf_metrics: false,
+    };
+
+    for attempt in 0..3 {
+        let err = handle_bytes(&bad, "req-retried", &deps).await.unwrap_err();
+        assert!(
+            matches!(err, HandlerError::Rejected { .. }),
+            "attempt {attempt}: {err:?}"
+        );
+    }
+
+    let stored = ledger
+        .records_since(now() - chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    let rejected: Vec<_> = stored
+        .iter()
+        .filter(|r| r.verdict == Verdict::Rejected)
+        .collect();
+    assert_eq!(
+        rejected.len(),
+        1,
+        "one record for three attempts: {stored:?}"
+    );
+    assert!(rejected[0].notes.is_empty(), "{:?}", rejected[0]);
+}
+
 /// The live kube adapter aimed at a loopback port nobody listens on, with short timings.
 fn unreachable_cluster() -> KubeCluster {
     let url = format!("http://127.0.0.1:{}", reflex_test_support::free_port());

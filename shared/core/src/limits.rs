@@ -44,6 +44,8 @@ pub enum Denied {
 }
 
 /// The longest an action may run: evictions and the wait for them, then a verification.
+/// The drain is counted twice, which the live adapter's one drain deadline never reaches:
+/// a lease that outlasts the action is safe, one that ends before it is not.
 pub fn action_time(g: &Guardrails) -> TimeDelta {
     g.timeouts.drain.to_chrono() * 2 + g.timeouts.verify.to_chrono()
 }

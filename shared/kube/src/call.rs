@@ -27,6 +27,11 @@ impl Deadline {
         Deadline(Instant::now() + limit)
     }
 
+    /// At `instant`.
+    pub fn at(instant: Instant) -> Self {
+        Deadline(instant)
+    }
+
     /// Time left (zero once passed).
     pub fn remaining(&self) -> Duration {
         self.0.saturating_duration_since(Instant::now())

@@ -91,6 +91,9 @@ impl Default for Settings {
 struct Memo {
     deleted: HashMap<PodRef, actions::restart_pod::Deleted>,
     evicted: HashMap<PodRef, String>,
+    /// When the drain under way must be over: set by its first eviction batch, shared by
+    /// later batches and the wait for evicted pods, cleared by the next cordon.
+    drain_deadline: Option<tokio::time::Instant>,
 }
 
 /// Entries per map of [`Memo`] before stale ones are dropped.

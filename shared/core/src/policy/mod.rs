@@ -146,8 +146,8 @@ pub struct Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            // Evictions and the wait for evicted pods each get this long, so a drain takes
-            // at most twice it: 10 minutes, inside a Lambda's 15-minute limit.
+            // One deadline for the evictions and the wait for evicted pods: a drain takes at
+            // most this long, well inside a Lambda's 15-minute limit.
             drain: Span::from_mins(5),
             verify: Span::from_mins(5),
         }

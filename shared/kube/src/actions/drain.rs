@@ -10,6 +10,10 @@
 //! the server has said the eviction would be refused now, and waiting on a budget that a
 //! dry run never spends would only stall the run.
 //!
+//! A drain has one deadline, the drain timeout from its first eviction: later eviction
+//! batches (pods the second look after the cordon found) and the wait for evicted pods get
+//! what is left of it, so a drain ends within the timeout however its time is spent.
+//!
 //! The wait for evicted pods ends when each is gone (404) or replaced (a new uid under its
 //! name), with one exception, kubectl's `--skip-wait-for-delete-timeout`: a pod on a
 //! NotReady node (or a node that no longer exists) whose `deletionTimestamp` (the end of
@@ -115,6 +119,7 @@ impl KubeCluster {
         reason: &str,
         submit: Submit,
     ) -> Result<String, ClusterError> {
+        self.memo().drain_deadline = None;
         let deadline = Deadline::after(self.settings.request_timeout);
         let patch = Op::cordon_patch(reason);
         let params = patch_params(submit);
@@ -210,6 +215,15 @@ impl KubeCluster {
     /// whole run has one deadline, the longest of its ops' timeouts (all of them the drain
     /// timeout), set when it starts: an eviction that waits for a free slot behind blocked
     /// ones gets what is left of it, so more blocked pods than slots cannot stretch a drain.
+    /// The deadline of the drain under way, started `timeout` from now by its first step.
+    fn drain_deadline(&self, timeout: Duration) -> Deadline {
+        let mut memo = self.memo();
+        let at = *memo
+            .drain_deadline
+            .get_or_insert_with(|| tokio::time::Instant::now() + timeout);
+        Deadline::at(at)
+    }
+
     pub(crate) async fn evict_batch(
         &self,
         ops: &[Op],
@@ -223,7 +237,7 @@ impl KubeCluster {
             })
             .max()
             .unwrap_or(self.settings.request_timeout);
-        let deadline = Deadline::after(timeout);
+        let deadline = self.drain_deadline(timeout);
         let deadline = &deadline;
         // The futures are made first (they do nothing until polled) so that the stream holds
         // no closure over borrowed ops, which would not be provably `Send` for every lifetime.
@@ -251,8 +265,10 @@ impl KubeCluster {
         timeout: Duration,
         terminating_grace: Span,
     ) -> Result<String, ClusterError> {
+        let timeout = self.drain_deadline(timeout).remaining();
         let result = self.wait_gone(pods, timeout, terminating_grace).await;
         let mut memo = self.memo();
+        memo.drain_deadline = None;
         for p in pods {
             memo.evicted.remove(p);
         }

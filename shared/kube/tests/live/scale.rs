@@ -188,3 +188,41 @@ async fn a_drain_with_more_blocked_pods_than_eviction_slots_ends_at_its_one_dead
     );
     assert!(fleet.terminated().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wait_for_evicted_pods_gets_what_the_evictions_left_of_the_drain_timeout() {
+    // Evictions that take 1.2 s (a slow API server) and pods that never finish terminating
+    // on a Ready node (a stuck kubelet): with a 2 s drain timeout the whole drain ends at
+    // about 2 s, not at 1.2 s + a fresh 2 s for the wait.
+    let fake = reflex_test_support::kube::start(&cluster_with_a_busy_node()).await;
+    fake.kill_kubelet(BUSY);
+    fake.faults().delay(
+        reflex_fake_kube::Route::regex("/eviction$")
+            .unwrap()
+            .method("POST"),
+        Duration::from_millis(1200),
+    );
+    let fleet = RecordingFleet::default();
+    let settings = Settings {
+        eviction_concurrency: PODS + 1,
+        ..Settings::default()
+    };
+    let (r, took) = drain_busy_node(&fake, &fleet, settings, &policy(2, 1)).await;
+
+    assert_eq!(r.verdict, Verdict::Failed, "{}", r.reason);
+    assert!(
+        r.steps
+            .iter()
+            .filter(|s| s.op == "evict")
+            .all(|s| s.result == StepResult::Ok),
+        "{:?}",
+        r.steps
+    );
+    let wait = r.steps.iter().find(|s| s.op == "wait_pods_gone").unwrap();
+    assert_eq!(wait.result, StepResult::Failed, "{wait:?}");
+    assert!(
+        took < Duration::from_millis(2900),
+        "one 2 s deadline for the evictions and the wait: took {took:?}"
+    );
+    assert!(fleet.terminated().is_empty());
+}

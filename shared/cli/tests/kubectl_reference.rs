@@ -378,6 +378,8 @@ fn node_with_every_kind_of_pod() -> Value {
         mirror["metadata"] = json!({
             "name": format!("node-problem-detector-{SICK}"),
             "namespace": "kube-system",
+            // Fixed, so that the two fakes, seeded a moment apart, hold the same pod.
+            "creationTimestamp": "2026-11-20T08:00:00Z",
             "annotations": {
                 "kubernetes.io/config.mirror": "6d1f0c8e2b7a4e59a3c1f0d9b8e7a6c5",
                 "kubernetes.io/config.source": "file",

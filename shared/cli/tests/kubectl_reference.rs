@@ -23,7 +23,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{event, moto_env, replay_json_env, short_policy};
+use common::{event, fleet_env, pairs, replay_json_env, short_policy};
 use reflex_fake_kube::FakeKube;
 use reflex_test_support::asg;
 use reflex_test_support::kube::{Background, voting_app};
@@ -61,9 +61,7 @@ fn on_moto(seed: &Value) -> (Vec<u8>, Vec<(&'static str, String)>) {
     for (sample, moto) in SAMPLE_INSTANCES.iter().zip(&ids) {
         text = text.replace(sample, moto);
     }
-    let mut env = moto_env();
-    env.push(("REFLEX_CLUSTER_NAME", "voting-prod".to_owned()));
-    (text.into_bytes(), env)
+    (text.into_bytes(), fleet_env())
 }
 
 impl Pair {
@@ -100,8 +98,7 @@ impl Pair {
             args.push("--execute");
         }
         args.push(&event);
-        let env: Vec<(&str, &str)> = self.aws_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let (code, mut records) = replay_json_env(&args, &env);
+        let (code, mut records) = replay_json_env(&args, &pairs(&self.aws_env));
         assert_eq!(records.len(), 1, "{records:?}");
         (code, records.remove(0))
     }

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{event, moto_env, reflex, replay_json, replay_json_env, short_policy, snapshot};
+use common::{
+    event, fleet_env, pairs, reflex, replay_json, replay_json_env, short_policy, snapshot,
+};
 use reflex_test_support::asg;
 use reflex_test_support::kube::Background;
 use serde_json::Value;
@@ -179,8 +181,7 @@ fn with_aws(name: &str, tag_cluster: &str) -> WithAws {
         .replace(SICK_INSTANCE, &instance);
     let server = Background::start(seed.as_bytes(), name);
     let kubeconfig = server.kubeconfig.display().to_string();
-    let mut env = moto_env();
-    env.push(("REFLEX_CLUSTER_NAME", "voting-prod".to_owned()));
+    let env = fleet_env();
     WithAws {
         live: Live { server, kubeconfig },
         group,
@@ -196,8 +197,7 @@ impl WithAws {
         args.extend_from_slice(extra);
         let event = event(SICK_NODE);
         args.push(&event);
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        replay_json_env(&args, &env)
+        replay_json_env(&args, &pairs(&self.env))
     }
 
     fn group_state(&self) -> (Vec<String>, i32) {

@@ -564,8 +564,7 @@ async fn the_table_is_read_and_paused_like_the_file() {
         async move {
             tokio::task::spawn_blocking(move || {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                run(&args, &env)
+                run(&args, &common::pairs(&env))
             })
             .await
             .unwrap()

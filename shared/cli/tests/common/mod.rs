@@ -49,6 +49,19 @@ pub fn moto_env() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// [`moto_env`] naming cluster `voting-prod`: the binary may then terminate that cluster's
+/// instances in moto's Auto Scaling groups (those tagged `kubernetes.io/cluster/voting-prod`).
+pub fn fleet_env() -> Vec<(&'static str, String)> {
+    let mut env = moto_env();
+    env.push(("REFLEX_CLUSTER_NAME", "voting-prod".to_owned()));
+    env
+}
+
+/// `env` as the pairs [`reflex_env`] and [`replay_json_env`] take.
+pub fn pairs<'e>(env: &'e [(&'static str, String)]) -> Vec<(&'static str, &'e str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// `reflex replay --format json ARGS`: exit code and the parsed records.
 pub fn replay_json(args: &[&str]) -> (i32, Vec<Value>) {
     replay_json_env(args, &[])

@@ -12,8 +12,9 @@
 //! the earlier record it follows.
 
 use crate::cluster::ClusterView;
-use crate::plan::context::{Inputs, Step};
+use crate::plan::context::{Ctx, Inputs, Step};
 use crate::plan::naming::Named;
+use crate::plan::owner::{Owner, owner_of};
 use crate::plan::reason::Why;
 use crate::policy::Rule;
 use crate::time_format::rfc3339;
@@ -41,7 +42,7 @@ pub(crate) async fn rung<C: ClusterView>(
     let Some(within) = rule.escalate_within else {
         return Ok(None);
     };
-    let workload = workload_of(cluster, named).await?;
+    let workload = workload_of(inputs, cluster, named).await?;
     let since = inputs.now - within.to_chrono();
     let earlier = inputs.history.by_rule_for(&rule.name, &workload, since);
     let Some(last) = earlier.last() else {
@@ -112,9 +113,14 @@ pub(crate) async fn rung<C: ClusterView>(
     }))
 }
 
-/// The workload a target stands for: a pod's controlling workload when the cluster can be
-/// read, otherwise the target itself (a node named by instance id is keyed by it).
-async fn workload_of<C: ClusterView>(cluster: Option<&C>, named: &Named) -> Step<TargetRef> {
+/// The workload a target stands for: a pod's controlling workload (the owner chain of
+/// `owner.rs`) when the cluster can be read, otherwise the target itself (a node named by
+/// instance id is keyed by it).
+async fn workload_of<C: ClusterView>(
+    inputs: Inputs<'_>,
+    cluster: Option<&C>,
+    named: &Named,
+) -> Step<TargetRef> {
     let t = match named {
         Named::Object(t) => t,
         Named::NodeByInstance(id) => return Ok(TargetRef::node(id)),
@@ -126,20 +132,11 @@ async fn workload_of<C: ClusterView>(cluster: Option<&C>, named: &Named) -> Step
     let Some(pod) = cluster.pod(ns, &t.name).await? else {
         return Ok(t.clone());
     };
-    let Some(owner) = pod.metadata.controller() else {
-        return Ok(t.clone());
-    };
-    let workload = |kind, name: &str| TargetRef::namespaced(kind, ns, name);
-    Ok(match owner.kind.as_str() {
-        "StatefulSet" => workload(TargetKind::StatefulSet, &owner.name),
-        "DaemonSet" => workload(TargetKind::DaemonSet, &owner.name),
-        "ReplicaSet" => match cluster.replica_set(ns, &owner.name).await? {
-            Some(rs) => match rs.metadata.controller() {
-                Some(d) if d.kind == "Deployment" => workload(TargetKind::Deployment, &d.name),
-                _ => t.clone(),
-            },
-            None => t.clone(),
-        },
-        _ => t.clone(),
+    Ok(match owner_of(&Ctx { cluster, inputs }, &pod).await? {
+        Owner::ReplicaSet(_, Some(d)) => {
+            TargetRef::namespaced(TargetKind::Deployment, ns, &d.metadata.name)
+        }
+        Owner::Workload(kind, w) => TargetRef::namespaced(kind, ns, &w.metadata.name),
+        Owner::ReplicaSet(_, None) | Owner::Bare | Owner::Other(_) => t.clone(),
     })
 }

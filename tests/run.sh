@@ -37,3 +37,6 @@ bash infra/check.sh
 
 step "end to end: Alertmanager → intake → SNS → remediate → cluster, DynamoDB, SNS (tests/e2e)"
 bash tests/e2e/alertmanager-to-pod.sh
+
+step "end to end: remediate SIGKILLed mid-action under cargo lambda watch, the event redelivered (tests/e2e/crash.sh)"
+bash tests/e2e/crash.sh

@@ -21,6 +21,7 @@
 
 pub mod cluster_source;
 pub mod config;
+pub mod crash;
 pub mod deadline;
 pub mod origin;
 

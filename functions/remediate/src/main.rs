@@ -31,6 +31,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "kubeconfig refused"))?;
     let fleet = AsgFleet::new(&aws);
     let ledger = DynamoLedger::new(&aws);
+    // Test builds only: stop at the crash point `REFLEX_CRASH_AT` names.
+    #[cfg(feature = "crash-points")]
+    let ledger = reflex_remediate::crash::CrashAt::from_env(&ledger)
+        .inspect_err(|e| tracing::error!(error = %e, "bad crash point"))?;
     let notifier = SnsNotifier::new(&aws);
     let alarms = CloudWatchAlarms::new(&aws);
     tracing::info!(

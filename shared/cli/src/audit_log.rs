@@ -175,8 +175,9 @@ impl Ledger for AuditLog {
         instance: &str,
         record_id: &str,
         now: DateTime<Utc>,
+        alive_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Claim, LedgerError>> + Send {
-        self.memory.claim(instance, record_id, now)
+        self.memory.claim(instance, record_id, now, alive_until)
     }
 
     fn unclaim(

@@ -16,12 +16,43 @@
 //! first (a dry run of the termination: is the instance in a group of this cluster, can it
 //! be reached?), so that a node is not cordoned and drained for a termination that would
 //! then be refused. A plan that ends by deleting a Karpenter NodeClaim waits for its
-//! NodePool's new node last; one not Ready in time is noted, not a failure.
+//! NodePool's new node last; one not Ready in time is noted, not a failure. In enforce mode
+//! every step that changes something is preceded by an intent in the [`Journal`] and
+//! followed by its result, and after the first change every result (see `intent.rs`): a
+//! step whose intent cannot be written is not sent.
+
+use std::future::{Future, ready};
 
 use crate::cluster::{Actuator, ClusterError, Fleet, Submit};
 use crate::drain;
 use crate::vocab::op::{DrainRules, Op, PodRef};
 use crate::vocab::verdict::{Mode, StepRecord, StepResult, Verdict};
+
+/// Where the executor writes down how far it has got: before each step that changes the
+/// cluster, with `in_flight` the number of ops at the head of `rest` about to be sent, and
+/// after it (and after every later step), with `in_flight` 0. `steps` are the results so
+/// far.
+pub trait Journal: Sync {
+    /// Writes the progress; `Err` (why) stops the action before the step.
+    fn write(
+        &self,
+        steps: &[StepRecord],
+        rest: &[Op],
+        in_flight: usize,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// No journal: a replay, or a ledger that keeps no progress.
+impl Journal for () {
+    fn write(
+        &self,
+        _: &[StepRecord],
+        _: &[Op],
+        _: usize,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        ready(Ok(()))
+    }
+}
 
 /// What running a plan came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,12 +227,14 @@ async fn fleet_preflight<F: Fleet>(ops: &[Op], fleet: &F) -> Result<(), ClusterE
 }
 
 /// Runs a plan against live adapters. In [`Mode::DryRun`] mutating steps go out with
-/// `dryRun=All` and waits are recorded only; in [`Mode::Enforce`] everything is performed.
-pub async fn run<A: Actuator, F: Fleet>(
+/// `dryRun=All` and waits are recorded only; in [`Mode::Enforce`] everything is performed,
+/// each change between an intent and a result written to `journal`.
+pub async fn run<A: Actuator, F: Fleet, J: Journal>(
     planned: &[Op],
     mode: Mode,
     actuator: &A,
     fleet: &F,
+    journal: &J,
 ) -> Outcome {
     let submit = match mode {
         Mode::DryRun => Submit::DryRun,
@@ -213,6 +246,7 @@ pub async fn run<A: Actuator, F: Fleet>(
     let mut error = None;
     let mut notes = Vec::new();
     let mut cordoned: Option<(String, DrainRules)> = None;
+    let mut begun = false;
     if mode == Mode::Enforce
         && let Err(e) = fleet_preflight(&ops, fleet).await
     {
@@ -270,6 +304,21 @@ pub async fn run<A: Actuator, F: Fleet>(
             error = Some(ClusterError::Deadline(reason));
             break;
         }
+        // Once a change was sent, every result is written down (a verification's too), so
+        // that an invocation that ends later leaves the whole story.
+        let intent = submit == Submit::Apply && batch[0].is_mutation();
+        let journaled = intent || begun;
+        begun |= intent;
+        if intent && let Err(why) = journal.write(&steps, &ops[i..], batch.len()).await {
+            let reason = format!("not sent: {why}");
+            steps.extend(
+                ops[i..]
+                    .iter()
+                    .map(|op| record(op, StepResult::Skipped, reason.clone())),
+            );
+            error = Some(ClusterError::Unavailable(reason));
+            break;
+        }
         let waits_only = mode == Mode::DryRun && !batch[0].is_mutation();
         if waits_only || matches!(batch[0], Op::Notify { .. }) {
             let (result, detail) = match &batch[0] {
@@ -311,6 +360,12 @@ pub async fn run<A: Actuator, F: Fleet>(
                     error.get_or_insert(e);
                 }
             }
+        }
+        if journaled && let Err(why) = journal.write(&steps, &ops[batch_end..], 0).await {
+            notes.push(format!(
+                "the result of {} was not written to the ledger: {why}",
+                batch[0].name()
+            ));
         }
         i = batch_end;
     }

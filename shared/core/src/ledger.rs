@@ -36,6 +36,67 @@ pub enum LedgerError {
     Refused(String),
 }
 
+/// How far the holder's action has got: the intent log kept with its claim (the protocol
+/// is in `intent.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The claim's attempt this was written under.
+    pub attempt: u32,
+    /// The holder cannot still be at work after this instant.
+    pub alive_until: DateTime<Utc>,
+    /// The record as far as it has got (action, reason, notes); `steps` holds the steps
+    /// finished, then those being performed, then those not yet begun (`planned`).
+    pub record: AuditRecord,
+    /// How many steps of `record.steps` are finished.
+    pub done: usize,
+    /// How many steps after those are being performed: their intent is written, their
+    /// results are not.
+    pub in_flight: usize,
+}
+
+impl Progress {
+    /// Whether any step was begun: the cluster may have been changed.
+    pub fn begun(&self) -> bool {
+        self.done + self.in_flight > 0
+    }
+}
+
+/// What the claim of an alert instance holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimState {
+    /// The record id of the invocation holding it.
+    pub holder: String,
+    /// 0 for the first invocation, one more for each taking over.
+    pub attempt: u32,
+    /// The holder cannot still be at work after this instant.
+    pub alive_until: DateTime<Utc>,
+    /// Whether the holder's terminal record is stored.
+    pub settled: bool,
+    /// How far its action got, once a step was about to begin.
+    pub progress: Option<Progress>,
+}
+
+impl ClaimState {
+    /// A fresh claim of `holder`'s, at attempt 0.
+    pub fn new(holder: &str, alive_until: DateTime<Utc>) -> Self {
+        ClaimState {
+            holder: holder.to_owned(),
+            attempt: 0,
+            alive_until,
+            settled: false,
+            progress: None,
+        }
+    }
+
+    /// A claim whose record is stored.
+    pub fn settled(holder: &str) -> Self {
+        ClaimState {
+            settled: true,
+            ..ClaimState::new(holder, DateTime::<Utc>::MIN_UTC)
+        }
+    }
+}
+
 /// The answer to a claim on an alert instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -255,13 +316,59 @@ pub trait Ledger: Sync {
         &self,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<History, LedgerError>> + Send;
-    /// Claims `instance` for `record_id`; a second claim of the same instance is a duplicate.
+    /// Claims `instance` for `record_id`, whose invocation cannot still be at work after
+    /// `alive_until`; a second claim of the same instance is a duplicate.
     fn claim(
         &self,
         instance: &str,
         record_id: &str,
         now: DateTime<Utc>,
+        alive_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
+    /// What the claim of `instance` holds (its holder, attempt, progress, whether its record
+    /// is stored); `None` when unclaimed, or when this ledger keeps no progress (then a
+    /// claim is taken as settled).
+    fn claim_state(
+        &self,
+        _instance: &str,
+    ) -> impl Future<Output = Result<Option<ClaimState>, LedgerError>> + Send {
+        ready(Ok(None))
+    }
+    /// Writes how far the holder's action has got (an intent before each step that changes
+    /// the cluster, its result after), only while `progress.attempt` still holds the claim
+    /// of `instance`: `false` when another invocation has taken it over since.
+    fn record_progress(
+        &self,
+        _instance: &str,
+        _progress: &Progress,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        ready(Ok(true))
+    }
+    /// Takes the claim of `instance` over from attempt `seen`, whose invocation ended
+    /// without storing its record (its `alive_until` is past): the claim's attempt becomes
+    /// `seen + 1`, alive until `alive_until`. `false` when it was settled or taken over
+    /// meanwhile, or its holder may still be at work.
+    fn take_over(
+        &self,
+        _instance: &str,
+        _seen: u32,
+        _now: DateTime<Utc>,
+        _alive_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        ready(Ok(false))
+    }
+    /// Stores the terminal record of the claim's holder and marks the claim settled, in one
+    /// write, only while `attempt` still holds it: `false` (nothing stored) when another
+    /// invocation took the claim over.
+    fn settle(
+        &self,
+        _instance: &str,
+        _attempt: u32,
+        record: &AuditRecord,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        let stored = self.append(record);
+        async move { stored.await.map(|()| true) }
+    }
     /// Withdraws `record_id`'s claim, so that a redelivery may try again after a transient
     /// failure. A claim held by another record is left alone.
     fn unclaim(
@@ -385,7 +492,7 @@ impl AlarmCheck for () {
 #[derive(Debug, Default)]
 struct Memory {
     records: Vec<AuditRecord>,
-    claims: std::collections::HashMap<String, String>,
+    claims: std::collections::HashMap<String, ClaimState>,
     leases: std::collections::HashMap<TargetRef, (String, DateTime<Utc>)>,
     budgets: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
     slots: std::collections::BTreeMap<u32, SlotHolder>,
@@ -419,7 +526,7 @@ impl MemoryLedger {
                 {
                     m.claims
                         .entry(instance.clone())
-                        .or_insert_with(|| record.id.clone());
+                        .or_insert_with(|| ClaimState::settled(&record.id));
                 }
                 m.records.push(record);
             }
@@ -519,16 +626,84 @@ impl Ledger for MemoryLedger {
         instance: &str,
         record_id: &str,
         _now: DateTime<Utc>,
+        alive_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Claim, LedgerError>> + Send {
         let mut m = self.lock();
         let claim = match m.claims.get(instance) {
-            Some(by) => Claim::Duplicate { by: by.clone() },
+            Some(held) => Claim::Duplicate {
+                by: held.holder.clone(),
+            },
             None => {
-                m.claims.insert(instance.to_owned(), record_id.to_owned());
+                let held = ClaimState::new(record_id, alive_until);
+                m.claims.insert(instance.to_owned(), held);
                 Claim::First
             }
         };
         ready(Ok(claim))
+    }
+
+    fn claim_state(
+        &self,
+        instance: &str,
+    ) -> impl Future<Output = Result<Option<ClaimState>, LedgerError>> + Send {
+        ready(Ok(self.lock().claims.get(instance).cloned()))
+    }
+
+    fn record_progress(
+        &self,
+        instance: &str,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        let mut m = self.lock();
+        let held = m.claims.get_mut(instance).filter(|held| {
+            held.holder == progress.record.id && held.attempt == progress.attempt && !held.settled
+        });
+        let written = held.is_some();
+        if let Some(held) = held {
+            held.alive_until = progress.alive_until;
+            held.progress = Some(progress.clone());
+        }
+        ready(Ok(written))
+    }
+
+    fn take_over(
+        &self,
+        instance: &str,
+        seen: u32,
+        now: DateTime<Utc>,
+        alive_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        let mut m = self.lock();
+        let held = m
+            .claims
+            .get_mut(instance)
+            .filter(|held| held.attempt == seen && !held.settled && held.alive_until <= now);
+        let taken = held.is_some();
+        if let Some(held) = held {
+            held.attempt = seen + 1;
+            held.alive_until = alive_until;
+        }
+        ready(Ok(taken))
+    }
+
+    fn settle(
+        &self,
+        instance: &str,
+        attempt: u32,
+        record: &AuditRecord,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send {
+        let mut m = self.lock();
+        let held = m
+            .claims
+            .get_mut(instance)
+            .filter(|held| held.holder == record.id && held.attempt == attempt && !held.settled);
+        let settled = held.is_some();
+        if let Some(held) = held {
+            held.settled = true;
+            held.progress = None;
+            m.records.push(record.clone());
+        }
+        ready(Ok(settled))
     }
 
     fn unclaim(
@@ -537,7 +712,10 @@ impl Ledger for MemoryLedger {
         record_id: &str,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send {
         let mut m = self.lock();
-        if m.claims.get(instance).is_some_and(|by| by == record_id) {
+        if m.claims
+            .get(instance)
+            .is_some_and(|held| held.holder == record_id)
+        {
             m.claims.remove(instance);
         }
         ready(Ok(()))

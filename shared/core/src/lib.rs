@@ -27,6 +27,7 @@ pub mod duration;
 pub mod execute;
 pub mod guard;
 pub mod history;
+pub mod intent;
 pub mod ledger;
 pub mod limits;
 pub mod names;
@@ -40,3 +41,15 @@ pub mod vocab;
 pub use alert::{Alert, AlertStatus, Labels, Shape, Source};
 pub use audit::AuditRecord;
 pub use vocab::verdict::{Mode, Verdict};
+
+/// Runs a future that is ready at once (the memory ledger answers with ready futures; this
+/// crate has no executor).
+#[cfg(test)]
+pub(crate) fn ready<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("the memory ledger answered later"),
+    }
+}

@@ -171,6 +171,7 @@ impl Held {
 mod tests {
     use super::*;
     use crate::ledger::MemoryLedger;
+    use crate::ready;
     use crate::vocab::target::{TargetKind, TargetRef};
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -201,17 +202,6 @@ mod tests {
         match denied {
             Denied::Refused(r) => r.reason,
             Denied::Store { error, .. } => panic!("store: {error}"),
-        }
-    }
-
-    /// Runs a future that is ready at once (the memory ledger answers with ready
-    /// futures; this crate has no executor).
-    fn ready<F: std::future::Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match f.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(out) => out,
-            std::task::Poll::Pending => panic!("the memory ledger answered later"),
         }
     }
 

@@ -10,7 +10,7 @@
 //! not changed. The one rule about retries: only a failure before any change is transient
 //! (claim withdrawn, Lambda retries); after a change the outcome is final.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::alert::{Alert, Delivery, Fnv64, Source};
 use crate::audit::{ActionSummary, AuditRecord};
@@ -18,10 +18,13 @@ use crate::cluster::{Actuator, ClusterError, ClusterView, Fleet};
 use crate::decode;
 use crate::execute;
 use crate::guard;
-use crate::ledger::{AlarmCheck, AlarmState, Claim, Ledger, LedgerError, Notifier};
+use crate::intent::{self, Intent};
+use crate::ledger::{AlarmCheck, AlarmState, Claim, Ledger, LedgerError, Notifier, Progress};
 use crate::limits::{self, Denied};
 use crate::plan::{self, Inputs, Resolution};
 use crate::policy::Policy;
+use crate::policy::Rule;
+use crate::time_format::rfc3339;
 use crate::vocab::target::TargetRef;
 use crate::vocab::verdict::{Mode, StepResult, Verdict};
 
@@ -110,6 +113,10 @@ pub enum Transient {
     /// The state store, notifier or alarm API was unreachable.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// Another invocation holds the alert instance and may still be at work: nothing is
+    /// stored, and a later delivery finds it settled, or takes it over.
+    #[error("deferred: {0}")]
+    InProgress(String),
 }
 
 /// One record, and what went wrong that a retry may fix.
@@ -123,6 +130,8 @@ pub struct Handled {
     /// The first alert suppressed by a pause: on-call is told of the pause with it (once
     /// per pause; the others are only recorded).
     pub first_under_pause: bool,
+    /// The claim (alert instance and attempt) this record settles when it is stored.
+    pub settles: Option<(String, u32)>,
 }
 
 impl Handled {
@@ -132,8 +141,45 @@ impl Handled {
             record,
             transient: None,
             first_under_pause: false,
+            settles: None,
         }
     }
+}
+
+/// `record` with its verdict and reason.
+fn ended_with(
+    mut record: AuditRecord,
+    verdict: Verdict,
+    reason: String,
+    transient: Option<Transient>,
+) -> Handled {
+    record.verdict = verdict;
+    record.reason = reason;
+    Handled {
+        transient,
+        ..Handled::of(record)
+    }
+}
+
+/// What a redelivery of a claimed alert instance comes to.
+enum Redelivery {
+    /// A duplicate of the holder's stored record.
+    Duplicate,
+    /// Its record, final (deferred, or finished from the holder's progress).
+    Handled(Box<Handled>),
+    /// The claim was taken over as `attempt`, with nothing changed yet: act anew.
+    TakenOver {
+        /// The claim's new attempt.
+        attempt: u32,
+    },
+}
+
+/// The claim an invocation holds while it acts.
+#[derive(Debug, Clone, Copy)]
+struct Held<'a> {
+    instance: &'a str,
+    attempt: u32,
+    alive_until: DateTime<Utc>,
 }
 
 /// A configured pipeline.
@@ -260,7 +306,7 @@ impl Pipeline<'_> {
         ledger: &L,
     ) -> bool {
         let key = format!("rejected:{}:{index}", payload_digest(bytes));
-        match ledger.claim(&key, &record.id, now).await {
+        match ledger.claim(&key, &record.id, now, now).await {
             Ok(Claim::Duplicate { by }) => {
                 record.notes.push(format!(
                     "the same input was already rejected and recorded as {by}: not stored again"
@@ -271,9 +317,11 @@ impl Pipeline<'_> {
         }
     }
 
-    /// Stores a record and tells on-call about actions (done, failed, refused, or what a
-    /// shadow rule would have done) and about a pause, once; a store failure makes the
-    /// whole event retryable, since a record that was not stored is a record lost.
+    /// Stores a record, then tells on-call about actions (done, failed, refused, or what a
+    /// shadow rule would have done) and about a pause, once. The holder's record settles
+    /// its claim in the same write. A store failure makes the whole event retryable, since
+    /// a record that was not stored is a record lost; on-call is then told by the delivery
+    /// that stores it, so once. A deferred redelivery stores and tells nothing.
     pub async fn finish<C, A, F, L, N, R>(
         &self,
         handled: &mut Handled,
@@ -282,19 +330,42 @@ impl Pipeline<'_> {
         L: Ledger,
         N: Notifier,
     {
+        if matches!(handled.transient, Some(Transient::InProgress(_))) {
+            return;
+        }
+        let stored = match &handled.settles {
+            Some((instance, attempt)) => adapters
+                .ledger
+                .settle(instance, *attempt, &handled.record)
+                .await
+                .inspect(|&settled| {
+                    if !settled {
+                        handled.record.notes.push(
+                            "not stored: another invocation took the claim of this alert instance over and records it".to_owned(),
+                        );
+                    }
+                }),
+            None => adapters.ledger.append(&handled.record).await.map(|()| true),
+        };
+        match stored {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                handled.transient.get_or_insert(Transient::Ledger(e));
+                return;
+            }
+        }
         let record = &handled.record;
         let tell = matches!(record.verdict, Verdict::Executed | Verdict::Failed)
             || (record.verdict == Verdict::Suppressed && record.action.is_some())
             || (record.verdict == Verdict::Planned && record.shadow)
             || handled.first_under_pause;
         if tell && let Err(e) = adapters.notifier.notify(record).await {
+            // The record is stored already: the note reaches the caller's output and log.
             handled
                 .record
                 .notes
                 .push(format!("on-call notification failed: {e}"));
-        }
-        if let Err(e) = adapters.ledger.append(&handled.record).await {
-            handled.transient.get_or_insert(Transient::Ledger(e));
         }
     }
 
@@ -329,17 +400,7 @@ impl Pipeline<'_> {
         R: AlarmCheck,
     {
         let mut record = AuditRecord::for_alert(id, now, self.mode, alert);
-        let done = |mut record: AuditRecord,
-                    verdict: Verdict,
-                    reason: String,
-                    transient: Option<Transient>| {
-            record.verdict = verdict;
-            record.reason = reason;
-            Handled {
-                transient,
-                ..Handled::of(record)
-            }
-        };
+        let done = ended_with;
 
         // Classify; the rule may hold reflex back to a dry run (a shadow rule).
         let rule = self.policy.classify(alert);
@@ -443,7 +504,17 @@ impl Pipeline<'_> {
 
         // Exactly once: claim the alert instance before reading or changing anything.
         let instance = alert.instance_key();
-        let claim = match adapters.ledger.claim(&instance, &record.id, now).await {
+        let deadline = adapters
+            .live
+            .and_then(|(actuator, _)| actuator.time_left())
+            .and_then(|left| TimeDelta::from_std(left).ok())
+            .map(|left| now + left);
+        let alive_until = intent::alive_until(now, &self.policy.guardrails, deadline);
+        let claim = match adapters
+            .ledger
+            .claim(&instance, &record.id, now, alive_until)
+            .await
+        {
             Ok(claim) => claim,
             Err(e) => {
                 return done(
@@ -454,17 +525,143 @@ impl Pipeline<'_> {
                 );
             }
         };
-        if let Err(refusal) = guard::first_delivery(&claim) {
-            return done(record, refusal.verdict, refusal.reason, None);
+        let mut attempt = 0;
+        if let Claim::Duplicate { by } = &claim {
+            match self
+                .redelivered(
+                    &mut record,
+                    &instance,
+                    by,
+                    adapters.ledger,
+                    now,
+                    alive_until,
+                )
+                .await
+            {
+                Redelivery::Handled(handled) => return *handled,
+                Redelivery::TakenOver { attempt: taken } => attempt = taken,
+                Redelivery::Duplicate => {
+                    if let Err(refusal) = guard::first_delivery(&claim) {
+                        return done(record, refusal.verdict, refusal.reason, None);
+                    }
+                }
+            }
         }
+        let held = Held {
+            instance: &instance,
+            attempt,
+            alive_until,
+        };
+        let mut handled = self
+            .claimed(record, alert, rule, mode, adapters, now, held)
+            .await;
+        // Unless it was given back for a retry, the claim is settled by this record.
+        if handled.transient.is_none() {
+            handled.settles = Some((instance, attempt));
+        }
+        handled
+    }
 
+    /// A redelivery of an alert instance whose claim `by` holds: a duplicate once the
+    /// holder's record is stored; deferred (nothing stored, the event retried) while the
+    /// holder may still be at work; taken over once it cannot be (see `intent.rs`), either
+    /// to act anew under the holder's record id, when no step had begun, or to finish its
+    /// record from its progress.
+    async fn redelivered<L: Ledger>(
+        &self,
+        record: &mut AuditRecord,
+        instance: &str,
+        by: &str,
+        ledger: &L,
+        now: DateTime<Utc>,
+        alive_until: DateTime<Utc>,
+    ) -> Redelivery {
+        let state = match ledger.claim_state(instance).await {
+            Ok(Some(state)) if !state.settled && state.holder == by => state,
+            Ok(_) => return Redelivery::Duplicate,
+            Err(e) => {
+                let mut handled = ended_with(
+                    record.clone(),
+                    Verdict::Failed,
+                    format!("could not read the claim of this alert instance (held by {by}): {e}"),
+                    None,
+                );
+                handled.transient = Some(Transient::InProgress(handled.record.reason.clone()));
+                return Redelivery::Handled(Box::new(handled));
+            }
+        };
+        if state.alive_until > now {
+            let reason = format!(
+                "record {by} holds this alert instance and may still be at work (until {}); not recorded, retried later",
+                rfc3339(state.alive_until)
+            );
+            let mut handled = ended_with(record.clone(), Verdict::Suppressed, reason, None);
+            handled.transient = Some(Transient::InProgress(handled.record.reason.clone()));
+            return Redelivery::Handled(Box::new(handled));
+        }
+        match ledger
+            .take_over(instance, state.attempt, now, alive_until)
+            .await
+        {
+            Ok(true) => {}
+            // Settled or taken over meanwhile: whoever holds it now records it.
+            Ok(false) => return Redelivery::Duplicate,
+            Err(e) => {
+                let reason = format!("could not take over the claim of record {by}: {e}");
+                return Redelivery::Handled(Box::new(ended_with(
+                    record.clone(),
+                    Verdict::Failed,
+                    reason,
+                    Some(e.into()),
+                )));
+            }
+        }
+        let attempt = state.attempt + 1;
+        match state.progress.filter(Progress::begun) {
+            Some(progress) => {
+                let mut handled = Handled::of(intent::ended(progress, attempt));
+                handled.settles = Some((instance.to_owned(), attempt));
+                Redelivery::Handled(Box::new(handled))
+            }
+            None => {
+                record.notes.push(format!(
+                    "the invocation that claimed this alert instance as record {by} ended before changing anything; acting anew as attempt {attempt}, under its record id"
+                ));
+                by.clone_into(&mut record.id);
+                Redelivery::TakenOver { attempt }
+            }
+        }
+    }
+
+    /// The stages after the alert instance is claimed: resolve, lease, limits, execute.
+    #[allow(clippy::too_many_arguments)]
+    async fn claimed<C, A, F, L, N, R>(
+        &self,
+        mut record: AuditRecord,
+        alert: &Alert,
+        rule: &Rule,
+        mode: Mode,
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        now: DateTime<Utc>,
+        claim: Held<'_>,
+    ) -> Handled
+    where
+        C: ClusterView,
+        A: Actuator,
+        F: Fleet,
+        L: Ledger,
+        N: Notifier,
+        R: AlarmCheck,
+    {
+        let done = ended_with;
+        let instance = claim.instance;
         // Resolve the target and its guardrails into a plan.
         let g = &self.policy.guardrails;
         let window = self.policy.history_window();
         let history = match adapters.ledger.history(now - window.to_chrono()).await {
             Ok(history) => history,
             Err(e) => {
-                self.unclaim(adapters, &instance, &record.id).await;
+                self.unclaim(adapters, instance, &record.id).await;
                 return done(
                     record,
                     Verdict::Failed,
@@ -492,7 +689,7 @@ impl Pipeline<'_> {
                     .filter(ClusterError::is_transient)
                     .map(Transient::from);
                 if transient.is_some() {
-                    self.unclaim(adapters, &instance, &record.id).await;
+                    self.unclaim(adapters, instance, &record.id).await;
                 }
                 return done(record, refused.verdict, refused.reason, transient);
             }
@@ -529,7 +726,7 @@ impl Pipeline<'_> {
                 return done(record, Verdict::Suppressed, reason, None);
             }
             Err(e) => {
-                self.unclaim(adapters, &instance, &record.id).await;
+                self.unclaim(adapters, instance, &record.id).await;
                 return done(
                     record,
                     Verdict::Failed,
@@ -549,7 +746,7 @@ impl Pipeline<'_> {
                 return match denied {
                     Denied::Refused(refusal) => done(record, refusal.verdict, refusal.reason, None),
                     Denied::Store { what, error } => {
-                        self.unclaim(adapters, &instance, &record.id).await;
+                        self.unclaim(adapters, instance, &record.id).await;
                         let reason = format!("could not take {what}: {error}");
                         done(record, Verdict::Failed, reason, Some(error.into()))
                     }
@@ -559,7 +756,18 @@ impl Pipeline<'_> {
 
         // Execute (or record).
         let outcome = match (adapters.live, mode) {
-            (Some((actuator, fleet)), mode) => execute::run(&plan.ops, mode, actuator, fleet).await,
+            (Some((actuator, fleet)), mode) => {
+                let mut draft = record.clone();
+                draft.reason.clone_from(&plan.reason);
+                let journal = Intent {
+                    ledger: adapters.ledger,
+                    instance,
+                    attempt: claim.attempt,
+                    alive_until: claim.alive_until,
+                    draft: &draft,
+                };
+                execute::run(&plan.ops, mode, actuator, fleet, &journal).await
+            }
             (None, Mode::DryRun) => execute::record_only(&plan.ops),
             (None, Mode::Enforce) => execute::Outcome {
                 verdict: Verdict::Failed,
@@ -609,7 +817,7 @@ impl Pipeline<'_> {
             .map(Transient::from);
         if transient.is_some() {
             // Nothing was changed: a retry may act, and need not wait a cooldown for this.
-            self.unclaim(adapters, &instance, &record.id).await;
+            self.unclaim(adapters, instance, &record.id).await;
             self.release(adapters, &mut record, &plan.target).await;
         }
         done(record, outcome.verdict, reason, transient)

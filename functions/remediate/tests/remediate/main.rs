@@ -16,6 +16,9 @@
 //!   server): `failed`, not retried, the claim kept.
 //! - `limits`: the budget counter and the node-replacement slot, held by an invocation still
 //!   acting, refuse the next action with the figures.
+//! - `crash`: a kill at each step of each action (a crash point of the intent log), then
+//!   the same event: deferred while the first may be at work, then taken over; no step
+//!   twice, one record, on-call told once (memory ledger and DynamoDB on moto).
 //! - `pause`: a pause in the table (moto) suppresses every concurrent invocation's alert
 //!   and tells on-call once; resume lets the next act; a stale SNS delivery does nothing.
 
@@ -23,6 +26,7 @@
 
 mod after_a_change;
 mod cluster_source;
+mod crash;
 mod escalation;
 mod lambda;
 mod limits;
@@ -42,6 +46,26 @@ use reflex_snapshot::Snapshot;
 use serde_json::value::RawValue;
 
 pub use reflex_test_support::event;
+
+/// Counts the notifications sent, by record verdict.
+#[derive(Debug, Default)]
+pub struct Pager {
+    /// How many were sent.
+    pub sent: std::sync::atomic::AtomicUsize,
+    /// Their records' reasons, in order.
+    pub reasons: std::sync::Mutex<Vec<String>>,
+}
+
+impl reflex_core::ledger::Notifier for Pager {
+    async fn notify(
+        &self,
+        record: &reflex_core::audit::AuditRecord,
+    ) -> Result<(), reflex_core::ledger::LedgerError> {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.reasons.lock().unwrap().push(record.reason.clone());
+        Ok(())
+    }
+}
 
 /// The voting app's production cluster, as a snapshot.
 pub fn voting_app() -> Snapshot {

@@ -5,13 +5,12 @@
 //! was sent (a backlog released after a throttle) does nothing.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Duration, Utc};
 use reflex_aws::DynamoLedger;
-use reflex_core::audit::AuditRecord;
 use reflex_core::duration::Span;
-use reflex_core::ledger::{Ledger, LedgerError, MemoryLedger, Notifier, Pause};
+use reflex_core::ledger::{Ledger, MemoryLedger, Pause};
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, Verdict};
@@ -19,22 +18,7 @@ use reflex_remediate::{Deps, handle};
 use reflex_snapshot::Snapshot;
 use reflex_test_support::aws::{create_table, moto_aws};
 
-use crate::{deps, event, lambda_event, now, voting_app};
-
-/// Counts the notifications sent, by record verdict.
-#[derive(Debug, Default)]
-struct Pager {
-    sent: AtomicUsize,
-    reasons: std::sync::Mutex<Vec<String>>,
-}
-
-impl Notifier for Pager {
-    async fn notify(&self, record: &AuditRecord) -> Result<(), LedgerError> {
-        self.sent.fetch_add(1, Ordering::SeqCst);
-        self.reasons.lock().unwrap().push(record.reason.clone());
-        Ok(())
-    }
-}
+use crate::{Pager, deps, event, lambda_event, now, voting_app};
 
 /// Enforce-mode dependencies on the table, acting on `cluster` (its simulation), paging
 /// through `pager`, at `now`.

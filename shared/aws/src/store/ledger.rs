@@ -8,13 +8,13 @@ use chrono::{DateTime, Utc};
 use reflex_core::AuditRecord;
 use reflex_core::audit::rfc3339;
 use reflex_core::history::History;
-use reflex_core::ledger::{BudgetTake, BudgetWindow, Claim, Ledger, LedgerError, Pause, SlotTake};
+use reflex_core::ledger::{
+    BudgetTake, BudgetWindow, Claim, ClaimState, Ledger, LedgerError, Pause, Progress, SlotTake,
+};
 use reflex_core::vocab::target::TargetRef;
 
-use super::{
-    CONDITION_FAILED, DynamoLedger, budget_pk, day_pk, n, parse_time, record_pk, s, slot_pk,
-    target_key,
-};
+use super::intent::{record_item, record_time};
+use super::{CONDITION_FAILED, DynamoLedger, budget_pk, n, s, slot_pk, target_key};
 use crate::error::classify;
 
 impl Ledger for DynamoLedger {
@@ -44,6 +44,7 @@ impl Ledger for DynamoLedger {
         instance: &str,
         record_id: &str,
         now: DateTime<Utc>,
+        alive_until: DateTime<Utc>,
     ) -> Result<Claim, LedgerError> {
         let pk = format!("instance#{instance}");
         let sent = self
@@ -55,6 +56,8 @@ impl Ledger for DynamoLedger {
             .item("holder", s(record_id))
             .item("instance", s(instance))
             .item("claimed_at", s(rfc3339(now)))
+            .item("attempt", n(0))
+            .item("alive_until", n(alive_until.timestamp_millis()))
             .item("expires_at", n(self.expiry(now)))
             .condition_expression("attribute_not_exists(holder)")
             .send()
@@ -252,37 +255,16 @@ impl Ledger for DynamoLedger {
     }
 
     async fn append(&self, record: &AuditRecord) -> Result<(), LedgerError> {
-        let time = parse_time(&record.time).unwrap_or_else(Utc::now);
-        let order = format!("{}#{}", record.time, record.id);
-        let mut put = self
+        let sent = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(record_pk(record)))
-            .item("sk", s(&order))
-            .item("gsi1pk", s(day_pk(time.date_naive())))
-            .item("gsi1sk", s(&order))
-            .item("id", s(&record.id))
-            .item("time", s(&record.time))
-            .item("source", s(&record.source))
-            .item("verdict", s(record.verdict.as_str()))
-            .item("mode", s(record.mode.as_str()))
-            .item("record", s(record.to_json_line()))
-            .item("expires_at", n(self.expiry(time)))
+            .set_item(Some(record_item(record, self.expiry(record_time(record)))))
             // A retried put that already landed is not a second record.
-            .condition_expression("attribute_not_exists(pk)");
-        if let Some(name) = &record.alert.name {
-            put = put.item("alert_name", s(name));
-        }
-        if let Some(action) = &record.action {
-            put = put
-                .item("action_kind", s(action.kind.as_str()))
-                .item("target", s(target_key(&action.target)));
-        }
-        if let Some(instance) = &record.instance {
-            put = put.item("instance", s(instance));
-        }
-        match put.send().await {
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match sent {
             Ok(_) => Ok(()),
             Err(e) => {
                 let fault = classify("dynamodb:PutItem (record)", e);
@@ -293,5 +275,36 @@ impl Ledger for DynamoLedger {
                 }
             }
         }
+    }
+
+    async fn claim_state(&self, instance: &str) -> Result<Option<ClaimState>, LedgerError> {
+        self.read_claim(instance).await
+    }
+
+    async fn record_progress(
+        &self,
+        instance: &str,
+        progress: &Progress,
+    ) -> Result<bool, LedgerError> {
+        self.write_progress(instance, progress).await
+    }
+
+    async fn take_over(
+        &self,
+        instance: &str,
+        seen: u32,
+        now: DateTime<Utc>,
+        alive_until: DateTime<Utc>,
+    ) -> Result<bool, LedgerError> {
+        self.take_claim_over(instance, seen, now, alive_until).await
+    }
+
+    async fn settle(
+        &self,
+        instance: &str,
+        attempt: u32,
+        record: &AuditRecord,
+    ) -> Result<bool, LedgerError> {
+        self.settle_claim(instance, attempt, record).await
     }
 }

@@ -26,6 +26,7 @@
 //! `query.rs` what `reflex audit` and `reflex status` read.
 
 mod control;
+mod intent;
 mod ledger;
 mod query;
 

@@ -89,7 +89,12 @@ async fn throttled_store_is_retried_a_bounded_number_of_times_then_unavailable()
     let started = Instant::now();
 
     let claim = ledger
-        .claim("alertmanager:x:2026-11-20T09:30:00.117Z", "r-1", Utc::now())
+        .claim(
+            "alertmanager:x:2026-11-20T09:30:00.117Z",
+            "r-1",
+            Utc::now(),
+            Utc::now(),
+        )
         .await;
 
     assert!(

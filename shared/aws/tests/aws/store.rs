@@ -113,19 +113,25 @@ async fn second_claim_of_an_instance_is_a_duplicate_until_withdrawn() {
     let instance = unique("alertmanager:07405cceddc05c9e:2026-11-20T09:30:00.117Z");
     let now = Utc::now();
 
-    assert_eq!(ledger.claim(&instance, "a", now).await, Ok(Claim::First));
     assert_eq!(
-        ledger.claim(&instance, "b", now).await,
+        ledger.claim(&instance, "a", now, now).await,
+        Ok(Claim::First)
+    );
+    assert_eq!(
+        ledger.claim(&instance, "b", now, now).await,
         Ok(Claim::Duplicate { by: "a".into() })
     );
     // Only the holder can withdraw it.
     ledger.unclaim(&instance, "b").await.expect("unclaim");
     assert_eq!(
-        ledger.claim(&instance, "c", now).await,
+        ledger.claim(&instance, "c", now, now).await,
         Ok(Claim::Duplicate { by: "a".into() })
     );
     ledger.unclaim(&instance, "a").await.expect("unclaim");
-    assert_eq!(ledger.claim(&instance, "d", now).await, Ok(Claim::First));
+    assert_eq!(
+        ledger.claim(&instance, "d", now, now).await,
+        Ok(Claim::First)
+    );
 }
 
 #[tokio::test]

@@ -6,28 +6,15 @@
 
 mod common;
 
-use common::{decision, event, one, reflex, replay_json, short_policy, snapshot, temp_file};
+use common::{
+    d, decision, event, notes, one, reason, reflex, replay_json, short_policy, snapshot, temp_file,
+};
 use reflex_test_support::kube::Background;
 use serde_json::{Value, json};
 
 const VOTE_5XX: &str = "sns-cloudwatch/alb-target-5xx-vote-recent-rollout.json";
 const RESULT_5XX: &str = "sns-cloudwatch/alb-target-5xx-result.json";
 const UNBOUND_5XX: &str = "sns-cloudwatch/alb-target-5xx-unrelated.json";
-
-fn d(verdict: &str, action: &str, target: &str) -> (String, String, String) {
-    (verdict.into(), action.into(), target.into())
-}
-
-fn reason(record: &Value) -> &str {
-    record["reason"].as_str().unwrap()
-}
-
-fn notes(record: &Value) -> Vec<&str> {
-    record["notes"]
-        .as_array()
-        .map(|n| n.iter().map(|n| n.as_str().unwrap()).collect())
-        .unwrap_or_default()
-}
 
 /// The sample snapshot with `tier: frontend` on the pod templates of `production/vote` and
 /// `production/result`, and the Service `production/vote` selecting that label: a selector

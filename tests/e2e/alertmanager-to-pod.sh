@@ -4,7 +4,8 @@
 # the harness (tests/e2e/deliver.py) → `remediate` in enforce mode → the pod deleted on the
 # fake Kubernetes API server, the audit record in DynamoDB, the notification on its topic.
 # Then a CloudWatch node alarm published to the alerts topic → cordon, evictions and the
-# instance terminated in moto's Auto Scaling group. Then `reflex pause --table` (the CLI
+# instance terminated in moto's Auto Scaling group. Then a CloudWatch ALB 5XX alarm → the
+# Deployment behind its target group rolled back. Then `reflex pause --table` (the CLI
 # against the same DynamoDB table): an alert delivered while paused is `suppressed` and
 # nothing is deleted; after `reflex resume` a fresh alert is acted on. Both functions run as
 # their real binaries under `cargo lambda watch`.
@@ -173,6 +174,21 @@ sys.exit(0 if sys.argv[2] not in ids and desired == 1 else
          f"instance {sys.argv[2]} still in service ({ids}), desired capacity {desired}")' \
     "$moto_url" "$instance" || fail "instance not terminated in its group"
 
+step "scenario 6: CloudWatch ALB 5XX alarm → the Deployment behind the target group rolled back"
+"$venv/bin/python" tests/e2e/alarm.py "$moto_url" "$(env_value REFLEX_ALERTS_TOPIC_ARN)" \
+    events/sns-cloudwatch/alb-target-5xx-vote-recent-rollout.json || fail "ALB alarm set-up failed"
+"$venv/bin/python" tests/e2e/deliver.py "$moto_url" "$(env_value E2E_ALERTS_QUEUE_URL)" \
+    "$invoke_url" 1 120 >"$work/alb-delivery" || { cat "$work/alb-delivery" >&2; fail "delivery"; }
+cat "$work/alb-delivery" >&2
+grep -q '"verdict":"executed"' "$work/alb-delivery" || fail "ALB 5XX rollback not executed"
+image() { # JSON PATH → the first container image of the pod template at that path
+    curl -s "$kube_url/$1" | "$venv/bin/python" -c \
+        'import json,sys; print(json.load(sys.stdin)["spec"]["template"]["spec"]["containers"][0]["image"])'
+}
+rolled_back=$(image apis/apps/v1/namespaces/production/deployments/vote)
+[ "$rolled_back" = "$(image apis/apps/v1/namespaces/production/replicasets/vote-7c8d6f9b5)" ] \
+    || fail "production/vote not back on revision 2's template (image $rolled_back)"
+
 step "scenario 5: reflex pause (CLI, DynamoDB) → suppressed, nothing deleted; resume → acted on"
 table=$(env_value REFLEX_AUDIT_TABLE)
 # The CLI with the functions' AWS settings (moto), as an engineer's shell would have them.
@@ -204,5 +220,5 @@ grep -q '"verdict":"executed"' "$work/resumed-delivery" \
     || { cat "$work/resumed-delivery" >&2; fail "alert after resume not acted on"; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$paused_url")" = 404 ] || fail "$paused_pod not deleted after resume"
 
-step "passed: executed=$executed duplicate_suppressed=$duplicate pod_deletes=$deletes notifications=$notified node_evictions=$evictions instance_terminated=$instance pause_suppressed=1 resume_executed=1"
+step "passed: executed=$executed duplicate_suppressed=$duplicate pod_deletes=$deletes notifications=$notified node_evictions=$evictions instance_terminated=$instance alb_rollback=$rolled_back pause_suppressed=1 resume_executed=1"
 echo "alert posted to Alertmanager → pod deleted: $(( deleted - started )) ms"

@@ -31,6 +31,7 @@ fn describe(rule: &Rule) -> String {
         ("namespace", &t.namespace),
         ("name", &t.name),
         ("instance_id", &t.instance_id),
+        ("target_group", &t.target_group),
     ]
     .into_iter()
     .filter_map(|(field, tpl)| tpl.as_ref().map(|tpl| format!("{field}={tpl}")))

@@ -207,7 +207,7 @@ fn audit_list_prints_newest_first_and_filters_by_verdict_target_rule_and_time() 
         Some("2026-11-20T10:30:00Z"),
         &[
             "alertmanager/pod-crashloop-worker.json",
-            "sns-cloudwatch/alb-target-5xx-unrelated.json",
+            "grafana/vote-high-latency.json",
         ],
     );
     let list = |extra: &[&str]| {

@@ -180,7 +180,6 @@ fn cloudwatch_node_status_and_ec2_status_checks_replace_the_node() {
 fn alerts_no_rule_matches_are_recorded_as_no_match() {
     for file in [
         "grafana/vote-high-latency.json",
-        "sns-cloudwatch/alb-target-5xx-unrelated.json",
         "alarm-action/composite-production-health.json",
     ] {
         let r = one(file);
@@ -728,9 +727,10 @@ fn policy_check_lists_the_rules_of_a_valid_policy_and_refuses_a_bad_one() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("OK, 7 rules")
+        text.contains("OK, 8 rules")
             && text.contains("kube-pod-crash-looping")
-            && text.contains("ec2-status-check-failed"),
+            && text.contains("ec2-status-check-failed")
+            && text.contains("target: Deployment target_group={TargetGroup}"),
         "{text}"
     );
     let bad = temp_file(

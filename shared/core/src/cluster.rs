@@ -8,7 +8,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::objects::{
-    Hpa, LabelSelector, Namespace, Node, NodeClaim, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
+    Hpa, LabelSelector, Namespace, Node, NodeClaim, Pdb, Pod, Pv, Pvc, ReplicaSet, Service,
+    TargetGroupBinding, Workload,
 };
 use crate::vocab::op::Op;
 use crate::vocab::target::TargetKind;
@@ -111,6 +112,23 @@ pub trait ClusterView: Sync {
     fn nodeclaim(&self, name: &str) -> impl Future<Output = ReadResult<Option<NodeClaim>>> + Send;
     /// `LIST` all Karpenter NodeClaims.
     fn nodeclaims(&self) -> impl Future<Output = ReadResult<Vec<NodeClaim>>> + Send;
+    /// `LIST` the Deployments of a namespace.
+    fn deployments(
+        &self,
+        namespace: &str,
+    ) -> impl Future<Output = ReadResult<Vec<Workload>>> + Send;
+    /// `GET` one Service.
+    fn service(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Option<Service>>> + Send;
+    /// `LIST` the AWS Load Balancer Controller's TargetGroupBindings
+    /// (`elbv2.k8s.aws/v1beta1`) of every namespace. A cluster that does not serve the group
+    /// answers `NotFound`.
+    fn target_group_bindings(
+        &self,
+    ) -> impl Future<Output = ReadResult<Vec<TargetGroupBinding>>> + Send;
 
     /// Why this view may miss every object of `resource` (a plural, `persistentvolumeclaims`)
     /// that the cluster has, said for a note next to an object of it that was not found: a

@@ -107,9 +107,51 @@ pub fn validate_instance_id(value: &str) -> Result<(), InvalidName> {
     }
 }
 
+/// An ALB or NLB target group as CloudWatch's `TargetGroup` dimension names it:
+/// `targetgroup/NAME/ID`, NAME 1 to 32 letters, digits and '-', ID 16 lowercase hex digits.
+pub fn validate_target_group(value: &str) -> Result<(), InvalidName> {
+    let ok = match value.split('/').collect::<Vec<_>>().as_slice() {
+        ["targetgroup", name, id] => {
+            (1..=32).contains(&name.len())
+                && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                && id.len() == 16
+                && id
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidName {
+            value: value.to_owned(),
+            what: "target group",
+            problem: "expected targetgroup/NAME/ID, NAME up to 32 letters, digits and '-', ID 16 lowercase hex digits",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_groups_are_read_as_cloudwatch_names_them() {
+        assert_eq!(
+            validate_target_group("targetgroup/k8s-producti-vote-4c2e8a1f7b/9e3b5d7f1a2c4e6b"),
+            Ok(())
+        );
+        for bad in [
+            "targetgroup/x/9e3b5d7f1a2c4e6",
+            "targetgroup//9e3b5d7f1a2c4e6b",
+            "targetgroup/a/b/9e3b5d7f1a2c4e6b",
+            "loadbalancer/x/9e3b5d7f1a2c4e6b",
+            "targetgroup/x_y/9e3b5d7f1a2c4e6b",
+        ] {
+            assert!(validate_target_group(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn accepts_real_names() {

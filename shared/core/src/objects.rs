@@ -409,6 +409,85 @@ pub struct Namespace {
     pub metadata: Meta,
 }
 
+/// A Service, the part read: which pods it sends traffic to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Service {
+    /// Metadata.
+    pub metadata: Meta,
+    /// Spec.
+    pub spec: ServiceSpec,
+}
+
+/// `Service.spec`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceSpec {
+    /// The labels of the pods it selects (equality only); empty: the Service selects no pods
+    /// by itself (its endpoints are managed by hand).
+    pub selector: BTreeMap<String, String>,
+}
+
+/// An AWS Load Balancer Controller `TargetGroupBinding` (`elbv2.k8s.aws/v1beta1`): the
+/// controller registers the pods behind `spec.serviceRef` in the ALB or NLB target group
+/// `spec.targetGroupARN`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetGroupBinding {
+    /// Metadata.
+    pub metadata: Meta,
+    /// Spec.
+    pub spec: TargetGroupBindingSpec,
+}
+
+/// `TargetGroupBinding.spec`, the part read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TargetGroupBindingSpec {
+    /// The target group's ARN (`arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`).
+    #[serde(rename = "targetGroupARN")]
+    pub target_group_arn: String,
+    /// The Service whose pods are registered, in the binding's namespace.
+    pub service_ref: ServiceRef,
+}
+
+/// `TargetGroupBinding.spec.serviceRef`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceRef {
+    /// The Service's name.
+    pub name: String,
+    /// The Service port (a number or a port name).
+    pub port: serde_json::Value,
+}
+
+impl TargetGroupBinding {
+    /// Whether the binding's target group is `target_group`, the `targetgroup/NAME/ID` that
+    /// CloudWatch's `TargetGroup` dimension names (the last part of the ARN).
+    pub fn binds(&self, target_group: &str) -> bool {
+        self.spec
+            .target_group_arn
+            .strip_suffix(target_group)
+            .is_some_and(|head| head.ends_with(':'))
+    }
+}
+
+impl Workload {
+    /// The labels of the workload's pod template (`spec.template.metadata.labels`).
+    pub fn template_labels(&self) -> BTreeMap<String, String> {
+        self.spec
+            .template
+            .pointer("/metadata/labels")
+            .and_then(|l| l.as_object())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// A label selector (`matchLabels` and `matchExpressions`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -7,13 +7,15 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet as RsType, St
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
     Namespace as NsType, Node as NodeType, PersistentVolume, PersistentVolumeClaim, Pod as PodType,
+    Service as ServiceType,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::api::ListParams;
 use reflex_core::cluster::{ClusterError, ClusterView, ReadResult};
 use reflex_core::objects::{
-    Hpa, LabelSelector, Namespace, Node, NodeClaim, Pdb, Pod, Pv, Pvc, ReplicaSet, Workload,
+    Hpa, LabelSelector, Namespace, Node, NodeClaim, Pdb, Pod, Pv, Pvc, ReplicaSet, Service,
+    TargetGroupBinding, Workload,
 };
 use reflex_core::vocab::target::TargetKind;
 
@@ -22,6 +24,10 @@ use crate::call::Deadline;
 
 /// The collection path of Karpenter's NodeClaims (`karpenter.sh/v1`, cluster-scoped).
 pub(crate) const NODECLAIMS: &str = "/apis/karpenter.sh/v1/nodeclaims";
+
+/// The all-namespace collection path of the AWS Load Balancer Controller's
+/// TargetGroupBindings (`elbv2.k8s.aws/v1beta1`).
+pub(crate) const TARGETGROUPBINDINGS: &str = "/apis/elbv2.k8s.aws/v1beta1/targetgroupbindings";
 
 /// The collection path of resource `K` (`/api/v1/namespaces/production/pods`).
 pub(crate) fn collection<K: Resource<DynamicType = ()>>(namespace: Option<&str>) -> String {
@@ -185,5 +191,29 @@ impl ClusterView for KubeCluster {
 
     fn nodeclaims(&self) -> impl Future<Output = ReadResult<Vec<NodeClaim>>> + Send {
         self.list_all(NODECLAIMS.to_owned(), ListParams::default())
+    }
+
+    fn deployments(
+        &self,
+        namespace: &str,
+    ) -> impl Future<Output = ReadResult<Vec<Workload>>> + Send {
+        self.list_all(
+            collection::<Deployment>(Some(namespace)),
+            ListParams::default(),
+        )
+    }
+
+    fn service(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Option<Service>>> + Send {
+        self.get_one(collection::<ServiceType>(Some(namespace)), name)
+    }
+
+    fn target_group_bindings(
+        &self,
+    ) -> impl Future<Output = ReadResult<Vec<TargetGroupBinding>>> + Send {
+        self.list_all(TARGETGROUPBINDINGS.to_owned(), ListParams::default())
     }
 }

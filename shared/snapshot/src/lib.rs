@@ -9,7 +9,8 @@
 //! snapshot will ever free it. Nothing leaves the process.
 //!
 //! Kinds beyond the snapshot command's first eight are optional (HorizontalPodAutoscalers,
-//! PersistentVolumeClaims, PersistentVolumes, Karpenter's `nodeclaims.karpenter.sh`): a
+//! PersistentVolumeClaims, PersistentVolumes, Karpenter's `nodeclaims.karpenter.sh`,
+//! Services and the AWS Load Balancer Controller's `targetgroupbindings.elbv2.k8s.aws`): a
 //! file without them still loads. Deleting a NodeClaim is simulated as Karpenter does it:
 //! the NodeClaim and its node go, and a Ready node (with a NodeClaim of its own) joins the
 //! same NodePool. When a
@@ -25,7 +26,7 @@ use reflex_core::cluster::{Actuator, ClusterError, ClusterView, Fleet, ReadResul
 
 use reflex_core::objects::{
     Condition, Hpa, LabelSelector, Namespace, Node, NodeClaim, OwnerRef, Pdb, Pod, Pv, Pvc,
-    ReplicaSet, Workload,
+    ReplicaSet, Service, TargetGroupBinding, Workload,
 };
 
 use reflex_core::vocab::annotations::RESTARTED_AT_ANNOTATION;
@@ -69,6 +70,8 @@ struct State {
     pvcs: BTreeMap<Key, Pvc>,
     pvs: BTreeMap<String, Pv>,
     nodeclaims: BTreeMap<String, NodeClaim>,
+    services: BTreeMap<Key, Service>,
+    target_group_bindings: BTreeMap<Key, TargetGroupBinding>,
     /// Kinds present in the file that reflex does not read, with counts.
     skipped: BTreeMap<String, usize>,
     /// Instances the simulated fleet terminated.
@@ -148,7 +151,8 @@ fn key(ns: &str, name: &str) -> Key {
 impl Snapshot {
     /// Loads a `kubectl get nodes,namespaces,pods,deployments,replicasets,statefulsets,
     /// daemonsets,poddisruptionbudgets,persistentvolumeclaims,persistentvolumes -A -o json`
-    /// List (HorizontalPodAutoscalers and Karpenter NodeClaims are read too). Other kinds
+    /// List (HorizontalPodAutoscalers, Karpenter NodeClaims, Services and
+    /// TargetGroupBindings are read too). Other kinds
     /// are skipped and counted.
     pub fn from_json(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
         let list: List<'_> =
@@ -226,6 +230,16 @@ impl Snapshot {
                     state
                         .nodeclaims
                         .insert(name.clone(), decode(raw).map_err(item_err)?);
+                }
+                "Service" => {
+                    state
+                        .services
+                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
+                }
+                "TargetGroupBinding" => {
+                    state
+                        .target_group_bindings
+                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
                 }
                 other => *state.skipped.entry(other.to_owned()).or_default() += 1,
             }
@@ -408,6 +422,42 @@ impl ClusterView for Snapshot {
         ready(Ok(self.state().nodeclaims.values().cloned().collect()))
     }
 
+    fn deployments(
+        &self,
+        namespace: &str,
+    ) -> impl Future<Output = ReadResult<Vec<Workload>>> + Send {
+        let s = self.state();
+        ready(Ok(s
+            .workloads
+            .iter()
+            .filter(|((kind, ns, _), _)| *kind == TargetKind::Deployment && ns == namespace)
+            .map(|(_, w)| w.clone())
+            .collect()))
+    }
+
+    fn service(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Option<Service>>> + Send {
+        ready(Ok(self
+            .state()
+            .services
+            .get(&key(namespace, name))
+            .cloned()))
+    }
+
+    fn target_group_bindings(
+        &self,
+    ) -> impl Future<Output = ReadResult<Vec<TargetGroupBinding>>> + Send {
+        ready(Ok(self
+            .state()
+            .target_group_bindings
+            .values()
+            .cloned()
+            .collect()))
+    }
+
     fn missing_kind(&self, resource: &str) -> Option<String> {
         let s = self.state();
         let (empty, kinds) = match resource {
@@ -417,6 +467,11 @@ impl ClusterView for Snapshot {
             ),
             "persistentvolumes" => (s.pvs.is_empty(), "persistentvolumeclaims,persistentvolumes"),
             "nodeclaims" => (s.nodeclaims.is_empty(), "nodeclaims"),
+            "services" => (s.services.is_empty(), "services"),
+            "targetgroupbindings" => (
+                s.target_group_bindings.is_empty(),
+                "services,targetgroupbindings",
+            ),
             _ => (false, ""),
         };
         empty.then(|| {

@@ -217,7 +217,13 @@ mod tests {
             .collect();
         assert_eq!(
             listed,
-            ["apps/v1", "policy/v1", "autoscaling/v2", "karpenter.sh/v1"]
+            [
+                "apps/v1",
+                "policy/v1",
+                "autoscaling/v2",
+                "karpenter.sh/v1",
+                "elbv2.k8s.aws/v1beta1"
+            ]
         );
         for group_version in listed {
             let list = document(&format!("/apis/{group_version}")).unwrap();

@@ -2,7 +2,8 @@
 //!
 //! Only the kinds of reflex's snapshot format exist here (PersistentVolumeClaims and
 //! PersistentVolumes included, for the drain's local-storage check, and Karpenter's
-//! `nodeclaims.karpenter.sh`); any other path is a 404,
+//! `nodeclaims.karpenter.sh`, and Services with the AWS Load Balancer Controller's
+//! `targetgroupbindings.elbv2.k8s.aws`); any other path is a 404,
 //! as it would be for an API group the server does not have. Paths are parsed the way
 //! kube-apiserver routes them: `/api/v1/...` for the core group, `/apis/{group}/{version}/...`
 //! otherwise, with `namespaces/{ns}/` in front of namespaced resources.
@@ -105,8 +106,23 @@ pub(crate) static NODECLAIMS: ResourceType = ResourceType {
     in_all: false,
 };
 
+/// Services: the pods behind a TargetGroupBinding.
+pub(crate) static SERVICES: ResourceType = core("services", "Service", true, &["svc"], true);
+
+/// The AWS Load Balancer Controller's TargetGroupBindings (a CRD): which Service's pods
+/// an ALB or NLB target group holds.
+pub(crate) static TARGETGROUPBINDINGS: ResourceType = ResourceType {
+    group: "elbv2.k8s.aws",
+    version: "v1beta1",
+    plural: "targetgroupbindings",
+    kind: "TargetGroupBinding",
+    namespaced: true,
+    short_names: &[],
+    in_all: false,
+};
+
 /// In the order of the snapshot command's kinds (an export lists them so).
-static ALL: [&ResourceType; 12] = [
+static ALL: [&ResourceType; 14] = [
     &NODES,
     &NAMESPACES,
     &PODS,
@@ -119,6 +135,8 @@ static ALL: [&ResourceType; 12] = [
     &PERSISTENTVOLUMES,
     &HORIZONTALPODAUTOSCALERS,
     &NODECLAIMS,
+    &SERVICES,
+    &TARGETGROUPBINDINGS,
 ];
 
 const fn core(
@@ -325,8 +343,34 @@ mod tests {
     }
 
     #[test]
+    fn targetgroupbindings_are_namespaced_in_the_elbv2_group() {
+        assert_eq!(
+            parsed("/apis/elbv2.k8s.aws/v1beta1/namespaces/production/targetgroupbindings/vote"),
+            Some((
+                "targetgroupbindings",
+                Some("production".into()),
+                Some("vote".into()),
+                None
+            ))
+        );
+        assert_eq!(
+            parsed("/apis/elbv2.k8s.aws/v1beta1/targetgroupbindings"),
+            Some(("targetgroupbindings", None, None, None))
+        );
+        assert_eq!(
+            parsed("/api/v1/namespaces/production/services/vote"),
+            Some((
+                "services",
+                Some("production".into()),
+                Some("vote".into()),
+                None
+            ))
+        );
+    }
+
+    #[test]
     fn unknown_or_malformed_paths_do_not_resolve() {
-        assert_eq!(parsed("/api/v1/services"), None);
+        assert_eq!(parsed("/api/v1/configmaps"), None);
         assert_eq!(parsed("/apis/apps/v1/pods"), None);
         assert_eq!(parsed("/api/v1/pods/web-1"), None);
         assert_eq!(parsed("/api/v1/nodes/"), None);

@@ -4,7 +4,7 @@
 //!
 //! Seeded objects keep their `resourceVersion`, `uid` and timestamps, so a test can compare
 //! with the fixture; the global counter starts above the highest seeded version. Items of
-//! kinds the server does not serve (a Service in a wider dump) are skipped, not refused.
+//! kinds the server does not serve (a ConfigMap in a wider dump) are skipped, not refused.
 
 use serde_json::{Value, json};
 

@@ -114,6 +114,24 @@ pub fn target(record: &Value) -> String {
     }
 }
 
+/// An expected [`decision`]: `(verdict, action kind or "-", target or "-")`.
+pub fn d(verdict: &str, action: &str, target: &str) -> (String, String, String) {
+    (verdict.into(), action.into(), target.into())
+}
+
+/// A record's reason.
+pub fn reason(record: &Value) -> &str {
+    record["reason"].as_str().unwrap()
+}
+
+/// A record's notes (none when it has no `notes` key).
+pub fn notes(record: &Value) -> Vec<&str> {
+    record["notes"]
+        .as_array()
+        .map(|n| n.iter().map(|v| v.as_str().unwrap()).collect())
+        .unwrap_or_default()
+}
+
 /// `(verdict, action kind or "-", target or "-")` of a record.
 pub fn decision(record: &Value) -> (String, String, String) {
     (

@@ -7,7 +7,7 @@
 
 use crate::audit::rfc3339;
 use crate::plan::context::{Inputs, Plan, pod_ref};
-use crate::plan::naming::Named;
+use crate::plan::naming::{Named, target_group_stand_in};
 use crate::plan::{node, notify};
 use crate::vocab::action::ActionKind;
 use crate::vocab::op::Op;
@@ -38,6 +38,21 @@ pub(crate) fn plan(inputs: Inputs<'_>, named: &Named) -> Plan {
                     },
                 ],
                 format!("replace the node behind instance {id}"),
+            )
+        }
+        (_, Named::DeploymentByTargetGroup(tg)) => {
+            notes.push(format!(
+                "the Deployment behind target group {tg} (its TargetGroupBinding, Service and selector) was not looked up"
+            ));
+            (
+                target_group_stand_in(tg),
+                vec![Op::Unresolved {
+                    what: format!(
+                        "{} of the Deployment whose pods target group {tg} serves",
+                        rule.action
+                    ),
+                }],
+                format!("{} of the Deployment behind target group {tg}", rule.action),
             )
         }
         (_, Named::NodeByInstance(id)) => (

@@ -13,7 +13,7 @@
 
 use crate::cluster::ClusterView;
 use crate::plan::context::{Ctx, Inputs, Step};
-use crate::plan::naming::Named;
+use crate::plan::naming::{Named, target_group_stand_in};
 use crate::plan::owner::{Owner, owner_of};
 use crate::plan::reason::Why;
 use crate::policy::Rule;
@@ -124,6 +124,7 @@ async fn workload_of<C: ClusterView>(
     let t = match named {
         Named::Object(t) => t,
         Named::NodeByInstance(id) => return Ok(TargetRef::node(id)),
+        Named::DeploymentByTargetGroup(tg) => return Ok(target_group_stand_in(tg)),
     };
     let (Some(cluster), TargetKind::Pod, Some(ns)) = (cluster, t.kind, t.namespace.as_deref())
     else {

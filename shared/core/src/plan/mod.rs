@@ -16,6 +16,9 @@
 //! | `notify` | `notify.rs` |
 //! | any, without a cluster view | `blind.rs` |
 //!
+//! A Deployment named by an ALB target group is found first (`target_group.rs`), so that
+//! every guardrail sees the Deployment.
+//!
 //! The one design choice to know: a planner reads the cluster through [`ClusterView`] (one
 //! read per API call) and writes its plan as a list of [`crate::vocab::op::Op`]s, each one
 //! concrete API call, so a dry run shows exactly what a live run would send.
@@ -37,6 +40,7 @@ mod pod;
 mod reason;
 mod rollback;
 mod rollout;
+mod target_group;
 
 pub use context::{Inputs, Plan, Refused, Resolution};
 
@@ -51,8 +55,14 @@ use reason::Why;
 /// Resolves a matched rule into a plan or a refusal. `cluster` is `None` when replaying
 /// without a snapshot or live cluster.
 pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) -> Resolution {
+    let mut walk = None;
     let outcome = async {
-        let named = name_target(inputs.rule, inputs.alert)?;
+        let mut named = name_target(inputs.rule, inputs.alert)?;
+        if let (Named::DeploymentByTargetGroup(tg), Some(cluster)) = (&named, cluster) {
+            let behind = target_group::deployment_behind(cluster, tg).await?;
+            named = Named::Object(behind.target);
+            walk = Some(behind.note);
+        }
         if let Named::Object(target) = &named
             && let Some(ns) = &target.namespace
         {
@@ -79,9 +89,16 @@ pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) ->
             }
         }
     };
-    match outcome.await {
-        Ok(plan) => Resolution::Plan(plan),
-        Err(refused) => Resolution::Refused(refused),
+    let outcome = outcome.await;
+    match (outcome, walk) {
+        (Ok(mut plan), walk) => {
+            plan.notes.splice(0..0, walk);
+            Resolution::Plan(plan)
+        }
+        (Err(mut refused), walk) => {
+            refused.notes.splice(0..0, walk);
+            Resolution::Refused(refused)
+        }
     }
 }
 
@@ -108,6 +125,10 @@ async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Step<Plan> {
         (_, Named::NodeByInstance(id)) => Err(Refused::new(
             Verdict::Rejected,
             format!("{} cannot target instance {id}", rule.action),
+        )),
+        (_, Named::DeploymentByTargetGroup(tg)) => Err(Refused::new(
+            Verdict::Rejected,
+            format!("the Deployment behind target group {tg} was not looked up"),
         )),
         (ActionKind::RestartPod, Named::Object(t)) => pod::plan(ctx, t, Why::none()).await,
         (ActionKind::RolloutRestart, Named::Object(t)) => rollout::plan(ctx, t, Why::none()).await,

@@ -1,5 +1,5 @@
 //! Naming the target: a rule's templates rendered from the alert's labels, every resulting
-//! name validated as a Kubernetes name (or an EC2 instance id) before anything reads or acts
+//! name validated as a Kubernetes name (or an EC2 instance id, or an ALB target group) before anything reads or acts
 //! on it. A missing label means the rule cannot apply (`ignored`); a malformed name is bad
 //! input (`rejected`), never acted on.
 
@@ -7,7 +7,7 @@ use crate::alert::Alert;
 use crate::names::{self, NameRule};
 use crate::plan::context::{Refused, Step};
 use crate::policy::{Rule, Template, TemplateError};
-use crate::vocab::target::TargetRef;
+use crate::vocab::target::{TargetKind, TargetRef};
 use crate::vocab::verdict::Verdict;
 
 /// The target as named by a rule's templates, before any cluster read.
@@ -17,6 +17,9 @@ pub(crate) enum Named {
     Object(TargetRef),
     /// The node behind an EC2 instance (matched against `spec.providerID`).
     NodeByInstance(String),
+    /// The Deployment behind an ALB target group (`targetgroup/NAME/ID`), found through its
+    /// TargetGroupBinding and Service (`traffic.rs`).
+    DeploymentByTargetGroup(String),
 }
 
 /// Renders the rule's target templates and validates every resulting name.
@@ -47,6 +50,11 @@ pub(crate) fn name_target(rule: &Rule, alert: &Alert) -> Step<Named> {
         names::validate_instance_id(&id).map_err(reject)?;
         return Ok(Named::NodeByInstance(id));
     }
+    if let Some(template) = &spec.target_group {
+        let tg = render("target_group", template)?;
+        names::validate_target_group(&tg).map_err(reject)?;
+        return Ok(Named::DeploymentByTargetGroup(tg));
+    }
     let name = match &spec.name {
         Some(t) => render("name", t)?,
         None => {
@@ -70,4 +78,14 @@ pub(crate) fn name_target(rule: &Rule, alert: &Alert) -> Step<Named> {
         namespace,
         name,
     }))
+}
+
+/// What stands for the Deployment behind target group `tg` where no cluster can be read to
+/// find it: a Deployment without a namespace, named by the target group.
+pub(crate) fn target_group_stand_in(tg: &str) -> TargetRef {
+    TargetRef {
+        kind: TargetKind::Deployment,
+        namespace: None,
+        name: tg.to_owned(),
+    }
 }

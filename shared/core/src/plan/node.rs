@@ -60,6 +60,12 @@ pub(crate) async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Ste
             Some(n) => n,
             None => return Err(Refused::gone(kind, t)),
         },
+        Named::DeploymentByTargetGroup(tg) => {
+            return Err(Refused::new(
+                Verdict::Rejected,
+                format!("replace_node cannot target target group {tg}"),
+            ));
+        }
         Named::NodeByInstance(id) => {
             match nodes.iter().find(|n| n.instance_id() == Some(id.as_str())) {
                 Some(n) => n.clone(),

@@ -223,6 +223,11 @@ pub struct TargetSpec {
     /// Node only: find the node by the EC2 instance id at the end of its providerID.
     #[serde(default)]
     pub instance_id: Option<Template>,
+    /// Deployment only, instead of namespace and name: the ALB target group
+    /// (`targetgroup/NAME/ID`, CloudWatch's `TargetGroup` dimension) whose
+    /// TargetGroupBinding's Service selects the Deployment's pods.
+    #[serde(default)]
+    pub target_group: Option<Template>,
 }
 
 /// Why a policy was refused.
@@ -382,7 +387,23 @@ impl Rule {
             }
         }
         self.validate_ladder()?;
-        if t.kind.is_namespaced() {
+        if t.target_group.is_some() {
+            if t.kind != TargetKind::Deployment {
+                return Err(self.error(
+                    "target.target_group",
+                    format!(
+                        "only a Deployment target can be found by target group, not a {}",
+                        t.kind
+                    ),
+                ));
+            }
+            if t.namespace.is_some() || t.name.is_some() || t.instance_id.is_some() {
+                return Err(self.error(
+                    "target",
+                    "a target found by target_group takes no namespace, name or instance_id: the TargetGroupBinding names them".into(),
+                ));
+            }
+        } else if t.kind.is_namespaced() {
             if t.namespace.is_none() {
                 return Err(self.error(
                     "target.namespace",
@@ -413,6 +434,7 @@ impl Rule {
             ("target.namespace", &t.namespace),
             ("target.name", &t.name),
             ("target.instance_id", &t.instance_id),
+            ("target.target_group", &t.target_group),
         ] {
             if let Some(template) = template {
                 template
@@ -519,7 +541,7 @@ mod tests {
     #[test]
     fn default_policy_is_valid() {
         let policy = Policy::from_yaml(DEFAULT_POLICY_YAML).expect("default policy");
-        assert_eq!(policy.rules.len(), 7);
+        assert_eq!(policy.rules.len(), 8);
         assert_eq!(policy.guardrails.cooldown, Span::from_mins(15));
         assert_eq!(policy.guardrails.budget.max_actions, 10);
     }
@@ -593,6 +615,14 @@ mod tests {
             (
                 "action: restart_pod\n    fallback: notify\n    target: { kind: Pod, namespace: a, name: b }",
                 "fallback",
+            ),
+            (
+                "action: restart_pod\n    target: { kind: Pod, target_group: \"{TargetGroup}\" }",
+                "target.target_group",
+            ),
+            (
+                "action: rollback\n    target: { kind: Deployment, namespace: production, target_group: \"{TargetGroup}\" }",
+                "target",
             ),
         ];
         for (body, field) in cases {

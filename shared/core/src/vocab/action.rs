@@ -20,6 +20,8 @@ pub enum FailureClass {
     NodeNotReady,
     /// The EC2 instance behind a node fails its status checks.
     InstanceUnhealthy,
+    /// A service answers its clients with errors (an ALB target group's HTTP 5XX).
+    ServiceErrors,
 }
 
 impl FailureClass {
@@ -31,6 +33,7 @@ impl FailureClass {
             FailureClass::DeploymentDegraded => "deployment_degraded",
             FailureClass::NodeNotReady => "node_not_ready",
             FailureClass::InstanceUnhealthy => "instance_unhealthy",
+            FailureClass::ServiceErrors => "service_errors",
         }
     }
 }

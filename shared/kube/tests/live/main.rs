@@ -12,6 +12,7 @@
 //! - `karpenter`: a Karpenter node replaced through its NodeClaim; 404s; a late new node.
 //! - `faults`: 429 and 500 bursts, dropped connections, latency past the timeouts.
 //! - `scale`: a 100-pod drain, timed.
+//! - `traffic`: Services and TargetGroupBindings; an ALB 5XX alarm to its Deployment.
 //!
 //! One test binary on purpose: each links kube-rs, and linking dominates build time.
 
@@ -30,3 +31,4 @@ mod restart_pod;
 mod rollback;
 mod rollout;
 mod scale;
+mod traffic;

@@ -144,9 +144,9 @@ async fn a_missing_claim_or_volume_is_not_found() {
 #[tokio::test]
 async fn unknown_resource_path_is_not_found() {
     let fake = start().await;
-    let services: Api<k8s_openapi::api::core::v1::Service> =
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(client(&fake), "production");
-    let error = services.list(&ListParams::default()).await.unwrap_err();
+    let error = config_maps.list(&ListParams::default()).await.unwrap_err();
     assert_eq!(api_code(&error), Some(404));
 }
 

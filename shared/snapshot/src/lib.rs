@@ -313,12 +313,13 @@ impl ClusterView for Snapshot {
     fn replica_sets(
         &self,
         namespace: &str,
+        selector: &LabelSelector,
     ) -> impl Future<Output = ReadResult<Vec<ReplicaSet>>> + Send {
         let s = self.state();
         ready(Ok(s
             .replica_sets
             .iter()
-            .filter(|((ns, _), _)| ns == namespace)
+            .filter(|((ns, _), rs)| ns == namespace && selector.matches(&rs.metadata.labels))
             .map(|(_, rs)| rs.clone())
             .collect()))
     }

@@ -18,7 +18,8 @@
 //!
 //! The one design choice to know: a planner reads the cluster through [`ClusterView`] (one
 //! read per API call) and writes its plan as a list of [`crate::vocab::op::Op`]s, each one
-//! concrete API call, so a dry run shows exactly what a live run would send.
+//! concrete API call, so a dry run shows exactly what a live run would send. Within one
+//! resolution a repeated `GET` of the same object is answered once (`reads.rs`).
 
 // A refusal is built at most once per alert, on a path that then writes a record; boxing it
 // to shrink `Result` would buy nothing measurable.
@@ -34,6 +35,7 @@ mod node_owner;
 mod notify;
 mod owner;
 mod pod;
+mod reads;
 mod reason;
 mod rollback;
 mod rollout;
@@ -51,6 +53,8 @@ use reason::Why;
 /// Resolves a matched rule into a plan or a refusal. `cluster` is `None` when replaying
 /// without a snapshot or live cluster.
 pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) -> Resolution {
+    let reads = cluster.map(reads::Reads::new);
+    let cluster = reads.as_ref();
     let outcome = async {
         let named = name_target(inputs.rule, inputs.alert)?;
         if let Named::Object(target) = &named

@@ -12,6 +12,7 @@
 //! - `karpenter`: a Karpenter node replaced through its NodeClaim; 404s; a late new node.
 //! - `faults`: 429 and 500 bursts, dropped connections, latency past the timeouts.
 //! - `scale`: a 100-pod drain, timed.
+//! - `bounded_reads`: what a decision reads (request counts, selectors, the node list once).
 //!
 //! One test binary on purpose: each links kube-rs, and linking dominates build time.
 
@@ -19,6 +20,7 @@
 
 mod common;
 
+mod bounded_reads;
 mod credentials;
 mod dead_node;
 mod deadline;

@@ -135,10 +135,15 @@ struct HeadMeta {
     namespace: Option<String>,
 }
 
+/// Decodes one item: a plain decode, and only for an item that fails, a second decode
+/// that tracks the field path for the error message, so items that decode do not pay for
+/// path tracking.
 fn decode<T: serde::de::DeserializeOwned>(
     raw: &serde_json::value::RawValue,
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+    serde_json::from_str(raw.get()).or_else(|_| {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+    })
 }
 
 fn key(ns: &str, name: &str) -> Key {

@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 runs=${1:-50}
-cargo build --release --quiet -p reflex-cli
+# The package set of the other release builds (tests/bench/scale.sh), so features unify the
+# same way and one build serves both.
+nice cargo build --release --quiet --locked -p reflex-cli -p reflex-remediate -p reflex-fake-kube
 snapshot=events/cluster/voting-app.json
 event=events/alertmanager/pod-crashloop-vote-recent-rollout.json
 python3 - "$runs" "$snapshot" "$event" <<'PY'

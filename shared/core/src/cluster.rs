@@ -70,10 +70,13 @@ pub trait ClusterView: Sync {
         namespace: &str,
         name: &str,
     ) -> impl Future<Output = ReadResult<Option<ReplicaSet>>> + Send;
-    /// `LIST` the ReplicaSets of a namespace (revision history is read from their owners).
+    /// `LIST` the ReplicaSets of a namespace that `selector` (a Deployment's) selects
+    /// (`labelSelector=`); revision history is read from their owners, so a ReplicaSet
+    /// another Deployment's selector also matches is told apart by its owner reference.
     fn replica_sets(
         &self,
         namespace: &str,
+        selector: &LabelSelector,
     ) -> impl Future<Output = ReadResult<Vec<ReplicaSet>>> + Send;
     /// `GET` one Deployment, StatefulSet or DaemonSet.
     fn workload(

@@ -152,7 +152,9 @@ impl KubeCluster {
         }
     }
 
-    /// `LIST` a collection, page by page, optionally with a field or label selector.
+    /// `LIST` a collection, page by page, optionally with a field or label selector. A list
+    /// at `resourceVersion=0` comes from the watch cache in one answer, so it is sent
+    /// without `limit` (kube would otherwise drop the `resourceVersion`).
     pub(crate) async fn list<T: DeserializeOwned>(
         &self,
         collection: &str,
@@ -162,9 +164,10 @@ impl KubeCluster {
         let request = Request::new(collection);
         let mut items = Vec::new();
         let mut next: Option<String> = None;
+        let cached = params.resource_version.as_deref() == Some("0");
         loop {
             let params = ListParams {
-                limit: Some(PAGE),
+                limit: (!cached).then_some(PAGE),
                 continue_token: next.take(),
                 ..params.clone()
             };

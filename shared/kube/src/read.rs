@@ -1,5 +1,26 @@
 //! [`ClusterView`] over the API: each method is one `GET` or one `LIST` (paged), decoded
 //! straight into the core's object types, the same types a snapshot file fills.
+//!
+//! Every read is bounded by what the decision needs: nothing is listed cluster-wide for a
+//! pod or workload action, a collection is narrowed by the selector the decision already
+//! holds, and the node list (the one read that grows with the cluster) is read once per
+//! decision, whole, from the API server's watch cache. Per call:
+//!
+//! | method | request | scope | consistency |
+//! |---|---|---|---|
+//! | `pod`, `replica_set`, `workload`, `namespace`, `node`, `pvc`, `pv`, `nodeclaim` | `GET` one object | the object | latest (quorum read) |
+//! | `replica_sets` | `LIST` ReplicaSets, `labelSelector=` the Deployment's selector, paged | the Deployment's ReplicaSets | latest: the revision to roll back to is read here, and the rollback patch is `test`-guarded on it |
+//! | `pods_selected` | `LIST` pods, `labelSelector=` the workload's selector, paged | the workload's pods | latest |
+//! | `pods_on_node` | `LIST` pods, `fieldSelector=spec.nodeName=<node>`, paged | one node's pods | latest: the drain evicts exactly these |
+//! | `pdbs` | `LIST` PodDisruptionBudgets of one namespace, paged | a namespace with pods to evict | latest: the budgets' notes say what blocks now |
+//! | `hpas` | `LIST` HorizontalPodAutoscalers of one namespace | the Deployment's namespace | `resourceVersion=0` (cached): only tells whether an autoscaler targets the Deployment |
+//! | `nodes` | `LIST` nodes | the cluster | `resourceVersion=0` (cached, one request, no paging): the share of NotReady nodes and the in-flight replacements are counted from it, and the node to replace is then read fresh with `GET` |
+//! | `nodeclaims` | `LIST` NodeClaims, paged | the cluster | latest; only read when a node names no NodeClaim owner |
+//!
+//! A `resourceVersion=0` list is answered from the API server's watch cache, whole (the
+//! cache does not page; kube leaves `resourceVersion=0` out of a request that carries
+//! `limit`, so such a list is sent without one): one request instead of one per 500 items,
+//! and no read of etcd.
 
 use std::future::Future;
 
@@ -65,6 +86,11 @@ pub(crate) fn selector_query(selector: &LabelSelector) -> String {
     labels.chain(expressions).collect::<Vec<_>>().join(",")
 }
 
+/// A list good enough from the API server's watch cache (`resourceVersion=0`).
+fn cached() -> ListParams {
+    ListParams::default().at("0")
+}
+
 impl KubeCluster {
     fn read_deadline(&self) -> Deadline {
         Deadline::after(self.settings.request_timeout)
@@ -111,8 +137,12 @@ impl ClusterView for KubeCluster {
     fn replica_sets(
         &self,
         namespace: &str,
+        selector: &LabelSelector,
     ) -> impl Future<Output = ReadResult<Vec<ReplicaSet>>> + Send {
-        self.list_all(collection::<RsType>(Some(namespace)), ListParams::default())
+        self.list_all(
+            collection::<RsType>(Some(namespace)),
+            ListParams::default().labels(&selector_query(selector)),
+        )
     }
 
     async fn workload(
@@ -138,7 +168,7 @@ impl ClusterView for KubeCluster {
     }
 
     fn nodes(&self) -> impl Future<Output = ReadResult<Vec<Node>>> + Send {
-        self.list_all(collection::<NodeType>(None), ListParams::default())
+        self.list_all(collection::<NodeType>(None), cached())
     }
 
     fn pods_on_node(&self, node: &str) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send {
@@ -158,7 +188,7 @@ impl ClusterView for KubeCluster {
     fn hpas(&self, namespace: &str) -> impl Future<Output = ReadResult<Vec<Hpa>>> + Send {
         self.list_all(
             collection::<HorizontalPodAutoscaler>(Some(namespace)),
-            ListParams::default(),
+            cached(),
         )
     }
 

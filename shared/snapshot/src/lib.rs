@@ -138,10 +138,15 @@ struct HeadMeta {
     namespace: Option<String>,
 }
 
+/// Decodes one item: a plain decode, and only for an item that fails, a second decode
+/// that tracks the field path for the error message, so items that decode do not pay for
+/// path tracking.
 fn decode<T: serde::de::DeserializeOwned>(
     raw: &serde_json::value::RawValue,
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+    serde_json::from_str(raw.get()).or_else(|_| {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+    })
 }
 
 fn key(ns: &str, name: &str) -> Key {
@@ -327,12 +332,13 @@ impl ClusterView for Snapshot {
     fn replica_sets(
         &self,
         namespace: &str,
+        selector: &LabelSelector,
     ) -> impl Future<Output = ReadResult<Vec<ReplicaSet>>> + Send {
         let s = self.state();
         ready(Ok(s
             .replica_sets
             .iter()
-            .filter(|((ns, _), _)| ns == namespace)
+            .filter(|((ns, _), rs)| ns == namespace && selector.matches(&rs.metadata.labels))
             .map(|(_, rs)| rs.clone())
             .collect()))
     }

@@ -24,6 +24,9 @@ pub struct RecordedRequest {
     pub body: String,
     /// Status answered; `None` while in flight or when the connection was dropped.
     pub status: Option<u16>,
+    /// Bytes of the answer's body (what the client had to read); `None` while in flight or
+    /// when the connection was dropped.
+    pub bytes: Option<u64>,
     /// Which distinct bearer token the request carried: 1 for the first token the server
     /// saw, 2 for the next, ...; `None` without one.
     pub bearer: Option<u64>,
@@ -77,11 +80,12 @@ impl RequestLog {
         entries.0
     }
 
-    /// Records the status a request was answered with.
-    pub fn answered(&self, seq: u64, status: Option<u16>) {
+    /// Records the status a request was answered with and the size of the answer's body.
+    pub fn answered(&self, seq: u64, status: u16, bytes: usize) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = entries.1.iter_mut().rev().find(|e| e.seq == seq) {
-            entry.status = status;
+            entry.status = Some(status);
+            entry.bytes = Some(bytes as u64);
         }
     }
 

@@ -141,12 +141,14 @@ async fn respond(
         content_type: content_type.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
         status: None,
+        bytes: None,
         bearer: token.ordinal,
     });
     if token.refused {
         let error = ApiError::unauthorized();
-        shared.log.answered(seq, Some(error.code));
-        return Ok(json_response(error.code, error.body().to_string(), None));
+        let body = error.body().to_string();
+        shared.log.answered(seq, error.code, body.len());
+        return Ok(json_response(error.code, body, None));
     }
     let decision = shared.faults.decide(&method, &path);
     if !decision.delay.is_zero() {
@@ -174,6 +176,7 @@ async fn respond(
             (response.status, response.body, response.retry_after)
         }
     };
-    shared.log.answered(seq, Some(status));
-    Ok(json_response(status, body.to_string(), retry_after))
+    let body = body.to_string();
+    shared.log.answered(seq, status, body.len());
+    Ok(json_response(status, body, retry_after))
 }

@@ -14,7 +14,7 @@ use crate::store::Store;
 
 /// Builds a store from the bytes of a kubectl `List`.
 pub(crate) fn seed(snapshot_json: &[u8]) -> Result<Store, Error> {
-    let list: Value =
+    let mut list: Value =
         serde_json::from_slice(snapshot_json).map_err(|e| Error::Snapshot(e.to_string()))?;
     let kind = list.get("kind").and_then(Value::as_str).unwrap_or_default();
     if !kind.ends_with("List") {
@@ -22,17 +22,17 @@ pub(crate) fn seed(snapshot_json: &[u8]) -> Result<Store, Error> {
             "expected a List, found kind {kind:?}"
         )));
     }
-    let items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Error::Snapshot("no items array".into()))?;
+    // The items are moved into the store, not copied: a large snapshot is held once.
+    let Some(Value::Array(items)) = list.get_mut("items").map(Value::take) else {
+        return Err(Error::Snapshot("no items array".into()));
+    };
     let mut store = Store::default();
-    for (index, item) in items.iter().enumerate() {
-        if resources::of_object(item).is_err() {
+    for (index, item) in items.into_iter().enumerate() {
+        if resources::of_object(&item).is_err() {
             continue;
         }
         store
-            .seed(item.clone())
+            .seed(item)
             .map_err(|e| Error::Snapshot(format!("items[{index}]: {e}")))?;
     }
     store.stamp_unversioned();

@@ -177,10 +177,19 @@ impl Store {
         resource: &ResourceType,
         namespace: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Value> {
+        // A range read from the first key of the kind (and namespace): a list costs what it
+        // returns, not the size of the whole store.
         let kind = resource.kind;
+        let start: Key = (
+            kind,
+            namespace.unwrap_or_default().to_owned(),
+            String::new(),
+        );
         self.objects
-            .iter()
-            .filter(move |((k, ns, _), _)| *k == kind && namespace.is_none_or(|want| want == ns))
+            .range(start..)
+            .take_while(move |((k, ns, _), _)| {
+                *k == kind && namespace.is_none_or(|want| want == ns)
+            })
             .map(|(_, object)| object)
     }
 

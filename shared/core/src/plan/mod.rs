@@ -21,7 +21,8 @@
 //!
 //! The one design choice to know: a planner reads the cluster through [`ClusterView`] (one
 //! read per API call) and writes its plan as a list of [`crate::vocab::op::Op`]s, each one
-//! concrete API call, so a dry run shows exactly what a live run would send.
+//! concrete API call, so a dry run shows exactly what a live run would send. Within one
+//! resolution a repeated `GET` of the same object is answered once (`reads.rs`).
 
 // A refusal is built at most once per alert, on a path that then writes a record; boxing it
 // to shrink `Result` would buy nothing measurable.
@@ -37,6 +38,7 @@ mod node_owner;
 mod notify;
 mod owner;
 mod pod;
+mod reads;
 mod reason;
 mod rollback;
 mod rollout;
@@ -56,6 +58,8 @@ use reason::Why;
 /// without a snapshot or live cluster.
 pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) -> Resolution {
     let mut walk = None;
+    let reads = cluster.map(reads::Reads::new);
+    let cluster = reads.as_ref();
     let outcome = async {
         let mut named = name_target(inputs.rule, inputs.alert)?;
         if let (Named::DeploymentByTargetGroup(tg), Some(cluster)) = (&named, cluster) {

@@ -169,7 +169,7 @@ async fn revisions<C: ClusterView>(
     let ns = deployment.metadata.namespace.as_deref().unwrap_or_default();
     let mut revisions: Vec<(u64, ReplicaSet)> = ctx
         .cluster
-        .replica_sets(ns)
+        .replica_sets(ns, &deployment.spec.selector)
         .await?
         .into_iter()
         .filter(|rs| {

@@ -13,6 +13,7 @@
 //! - `faults`: 429 and 500 bursts, dropped connections, latency past the timeouts.
 //! - `scale`: a 100-pod drain, timed.
 //! - `traffic`: Services and TargetGroupBindings; an ALB 5XX alarm to its Deployment.
+//! - `bounded_reads`: what a decision reads (request counts, selectors, the node list once).
 //!
 //! One test binary on purpose: each links kube-rs, and linking dominates build time.
 
@@ -20,6 +21,7 @@
 
 mod common;
 
+mod bounded_reads;
 mod credentials;
 mod dead_node;
 mod deadline;

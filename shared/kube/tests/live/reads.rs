@@ -35,7 +35,14 @@ async fn each_read_is_one_request_decoded_into_core_types() {
         .unwrap()
         .unwrap();
     assert!(db.metadata.opted_out());
-    assert_eq!(kube.replica_sets("production").await.unwrap().len(), 7);
+    assert_eq!(
+        kube.replica_sets("staging", &vote.spec.selector)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "staging/vote's two ReplicaSets, not the namespace's five"
+    );
     assert!(
         kube.replica_set("production", "vote-7c8d6f9b5")
             .await

@@ -10,6 +10,7 @@
 //! - `controllers`: pod replacement and rollout steps, on and off.
 //! - `faults`: injected statuses, latency, dropped connections, the request log.
 //! - `process`: the `fake-kube` binary and its admin endpoint.
+//! - `generator`: the `fake-cluster` binary's large snapshots, and the request log's byte counts.
 //!
 //! One test binary on purpose: each links kube-rs, and linking dominates build time.
 
@@ -23,6 +24,7 @@ mod discovery;
 mod dry_run;
 mod eviction;
 mod faults;
+mod generator;
 mod process;
 mod reads;
 mod writes;

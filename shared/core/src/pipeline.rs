@@ -557,7 +557,11 @@ impl Pipeline<'_> {
             }
         };
 
-        // Execute (or record).
+        // Execute (or record); a notifier that shows evidence reads it first, while the
+        // target still exists as it failed.
+        if adapters.live.is_some() {
+            adapters.notifier.before_action(&record, &plan.ops).await;
+        }
         let outcome = match (adapters.live, mode) {
             (Some((actuator, fleet)), mode) => execute::run(&plan.ops, mode, actuator, fleet).await,
             (None, Mode::DryRun) => execute::record_only(&plan.ops),

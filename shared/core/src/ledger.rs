@@ -329,11 +329,7 @@ pub trait Notifier: Sync {
     /// performed: a notifier that shows evidence reads the target here, while it still
     /// exists as it failed (a restart deletes the pod, a drain moves the node's pods). It
     /// must not fail and should be quick: the action waits for it. The default does nothing.
-    fn before_action(
-        &self,
-        record: &AuditRecord,
-        ops: &[Op],
-    ) -> impl Future<Output = ()> + Send {
+    fn before_action(&self, record: &AuditRecord, ops: &[Op]) -> impl Future<Output = ()> + Send {
         let _ = (record, ops);
         ready(())
     }

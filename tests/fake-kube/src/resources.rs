@@ -56,6 +56,8 @@ impl ResourceType {
 pub(crate) static NODES: ResourceType = core("nodes", "Node", false, &["no"], false);
 pub(crate) static NAMESPACES: ResourceType = core("namespaces", "Namespace", false, &["ns"], false);
 pub(crate) static PODS: ResourceType = core("pods", "Pod", true, &["po"], true);
+/// Events (`v1`), for the evidence a notification shows.
+pub(crate) static EVENTS: ResourceType = core("events", "Event", true, &["ev"], false);
 pub(crate) static PERSISTENTVOLUMECLAIMS: ResourceType = core(
     "persistentvolumeclaims",
     "PersistentVolumeClaim",
@@ -106,7 +108,7 @@ pub(crate) static NODECLAIMS: ResourceType = ResourceType {
 };
 
 /// In the order of the snapshot command's kinds (an export lists them so).
-static ALL: [&ResourceType; 12] = [
+static ALL: [&ResourceType; 13] = [
     &NODES,
     &NAMESPACES,
     &PODS,
@@ -119,6 +121,7 @@ static ALL: [&ResourceType; 12] = [
     &PERSISTENTVOLUMES,
     &HORIZONTALPODAUTOSCALERS,
     &NODECLAIMS,
+    &EVENTS,
 ];
 
 const fn core(

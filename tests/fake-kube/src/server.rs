@@ -175,5 +175,10 @@ async fn respond(
         }
     };
     shared.log.answered(seq, Some(status));
-    Ok(json_response(status, body.to_string(), retry_after))
+    // A pod log is plain text; the API hands it over as a JSON string.
+    let body = match body {
+        serde_json::Value::String(text) if status == 200 && path.ends_with("/log") => text,
+        body => body.to_string(),
+    };
+    Ok(json_response(status, body, retry_after))
 }

@@ -35,12 +35,8 @@ pub async fn gather<S: EvidenceSource>(
                 Ok(Some(workload)) => {
                     uid = workload.metadata.uid.clone();
                     if let Some((from, to, template)) = rollback_of(ops) {
-                        evidence.revision = Some(diff_templates(
-                            from,
-                            &workload.spec.template,
-                            to,
-                            template,
-                        ));
+                        evidence.revision =
+                            Some(diff_templates(from, &workload.spec.template, to, template));
                     }
                 }
                 Ok(None) => evidence

@@ -24,8 +24,8 @@ mod render;
 pub use diff::{ContainerChange, RevisionDiff, diff_templates};
 pub use gather::gather;
 pub use model::{
-    ContainerEvidence, EVENTS_SHOWN, EventSubject, EventsOf, Evidence, EvidenceSource,
-    KubeEvent, LOG_LIMIT_BYTES, LOG_TAIL_LINES, LogBounds, NodeEvidence, PodEvidence,
+    ContainerEvidence, EVENTS_SHOWN, EventSubject, EventsOf, Evidence, EvidenceSource, KubeEvent,
+    LOG_LIMIT_BYTES, LOG_TAIL_LINES, LogBounds, NodeEvidence, PodEvidence,
 };
 pub use redact::{REDACTED, redact_line, redact_lines};
 pub use render::{Style, render};

@@ -174,4 +174,3 @@ impl Evidence {
         *self == Evidence::default()
     }
 }
-

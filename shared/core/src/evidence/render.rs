@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::evidence::model::{Evidence, EventsOf, PodEvidence};
+use crate::evidence::model::{EventsOf, Evidence, PodEvidence};
 use crate::time_format::rfc3339;
 
 /// How evidence is written.
@@ -147,7 +147,11 @@ fn write_pod(out: &mut String, style: Style, pod: &PodEvidence, logs: usize) {
         ),
     );
     for c in &pod.containers {
-        let _ = write!(out, "- container {}: {} restart(s)", c.name, c.restart_count);
+        let _ = write!(
+            out,
+            "- container {}: {} restart(s)",
+            c.name, c.restart_count
+        );
         match &c.last_termination {
             Some(t) => {
                 let _ = write!(
@@ -222,8 +226,8 @@ fn write_events(out: &mut String, style: Style, of: &EventsOf, keep: usize) {
 
 #[cfg(test)]
 mod tests {
-    use crate::evidence::model::{ContainerEvidence, KubeEvent};
     use super::*;
+    use crate::evidence::model::{ContainerEvidence, KubeEvent};
     use crate::objects::Termination;
 
     fn evidence(log_lines: usize, line_len: usize) -> Evidence {

@@ -26,6 +26,7 @@ mod cluster_source;
 mod escalation;
 mod lambda;
 mod limits;
+mod notify;
 mod origins;
 mod outcomes;
 mod pause;

@@ -55,6 +55,8 @@ pub enum SnapshotError {
     },
 }
 
+mod evidence;
+
 type Key = (String, String);
 
 #[derive(Debug, Default, Clone)]
@@ -69,6 +71,8 @@ struct State {
     pvcs: BTreeMap<Key, Pvc>,
     pvs: BTreeMap<String, Pv>,
     nodeclaims: BTreeMap<String, NodeClaim>,
+    /// Event items as they are in the file, read for notifications (`evidence.rs`).
+    events: Vec<serde_json::Value>,
     /// Kinds present in the file that reflex does not read, with counts.
     skipped: BTreeMap<String, usize>,
     /// Instances the simulated fleet terminated.
@@ -148,7 +152,7 @@ fn key(ns: &str, name: &str) -> Key {
 impl Snapshot {
     /// Loads a `kubectl get nodes,namespaces,pods,deployments,replicasets,statefulsets,
     /// daemonsets,poddisruptionbudgets,persistentvolumeclaims,persistentvolumes -A -o json`
-    /// List (HorizontalPodAutoscalers and Karpenter NodeClaims are read too). Other kinds
+    /// List (HorizontalPodAutoscalers, Karpenter NodeClaims and Events are read too). Other kinds
     /// are skipped and counted.
     pub fn from_json(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
         let list: List<'_> =
@@ -227,6 +231,7 @@ impl Snapshot {
                         .nodeclaims
                         .insert(name.clone(), decode(raw).map_err(item_err)?);
                 }
+                "Event" => state.events.push(decode(raw).map_err(item_err)?),
                 other => *state.skipped.entry(other.to_owned()).or_default() += 1,
             }
         }

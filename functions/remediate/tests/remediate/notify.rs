@@ -77,6 +77,12 @@ fn kube_on(fake: &FakeKube) -> KubeCluster {
 /// Restarts the crash-looping worker in enforce mode and returns the text message that
 /// reached the topic.
 async fn restart_and_read(fake: &FakeKube) -> String {
+    act_and_read(fake, "sns-alertmanager/pod-crashloop-worker.json").await
+}
+
+/// Handles catalog event `file` in enforce mode and returns the text message that reached
+/// the topic.
+async fn act_and_read(fake: &FakeKube, file: &str) -> String {
     let aws = moto_aws().await;
     let sns_client = aws_sdk_sns::Client::new(aws.sdk_config());
     let topic = sns_client
@@ -110,7 +116,7 @@ async fn restart_and_read(fake: &FakeKube) -> String {
         now: Some(now()),
         emf_metrics: false,
     };
-    let payload = event("sns-alertmanager/pod-crashloop-worker.json");
+    let payload = event(file);
     let summary = handle(lambda_event(&payload, &unique("req")), &deps)
         .await
         .unwrap();
@@ -202,5 +208,52 @@ async fn missing_logs_are_said_and_the_action_still_goes_ahead() {
         text.contains("logs unavailable: container worker of pod production/"),
         "{text}"
     );
+    fake.shutdown().await;
+}
+
+/// Sets `env` on the first container of the pod template of `kind` `name`.
+fn set_env(fake: &FakeKube, kind: &str, name: &str, env: serde_json::Value) {
+    let mut object = fake.object(kind, Some("production"), name).unwrap();
+    object["spec"]["template"]["spec"]["containers"][0]["env"] = env;
+    fake.put_object(object).unwrap();
+}
+
+#[tokio::test]
+async fn a_rollback_notification_names_images_and_env_names_never_values() {
+    let fake = cluster().await;
+    let current = json!([
+        {"name": "DB_PASSWORD", "value": "hunter2-in-revision-3"},
+        {"name": "FEATURE_X", "value": "enabled-in-revision-3"}
+    ]);
+    set_env(&fake, "Deployment", "vote", current.clone());
+    set_env(&fake, "ReplicaSet", "vote-6f7c9b8d5", current);
+    set_env(
+        &fake,
+        "ReplicaSet",
+        "vote-7c8d6f9b5",
+        json!([{"name": "DB_PASSWORD", "value": "swordfish-in-revision-2"}]),
+    );
+
+    let text = act_and_read(
+        &fake,
+        "sns-alertmanager/pod-crashloop-vote-recent-rollout.json",
+    )
+    .await;
+    for needle in [
+        "Rollback from revision 3 to revision 2",
+        "container vote: image 111122223333.dkr.ecr.us-east-1.amazonaws.com/voting-app/vote:1.4.0 -> 111122223333.dkr.ecr.us-east-1.amazonaws.com/voting-app/vote:1.3.1",
+        "env removed: FEATURE_X",
+        "env changed (values not shown): DB_PASSWORD",
+        "Events of Deployment production/vote",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    for value in [
+        "hunter2-in-revision-3",
+        "enabled-in-revision-3",
+        "swordfish-in-revision-2",
+    ] {
+        assert!(!text.contains(value), "{value:?} in:\n{text}");
+    }
     fake.shutdown().await;
 }

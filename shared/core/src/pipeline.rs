@@ -558,8 +558,8 @@ impl Pipeline<'_> {
         };
 
         // Execute (or record); a notifier that shows evidence reads it first, while the
-        // target still exists as it failed.
-        if adapters.live.is_some() {
+        // target still exists as it failed (only for a record on-call will be told of).
+        if adapters.live.is_some() && (mode == Mode::Enforce || record.shadow) {
             adapters.notifier.before_action(&record, &plan.ops).await;
         }
         let outcome = match (adapters.live, mode) {

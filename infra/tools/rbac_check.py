@@ -9,6 +9,7 @@
 - Every managed namespace has the same Role, bound to the remediators' group, and the
   denied namespaces have none.
 - Every API call the kube adapter makes is granted somewhere.
+- The notification's evidence reads are exactly `pods/log` get and `events` list.
 
 Usage: rbac_check.py RBAC_YAML NAMESPACE...   (the managed namespaces)
 """
@@ -36,7 +37,10 @@ CALLS = [
     ("apps", "statefulsets", "get", "namespace"), ("apps", "statefulsets", "patch", "namespace"),
     ("apps", "daemonsets", "get", "namespace"), ("apps", "daemonsets", "patch", "namespace"),
     ("autoscaling", "horizontalpodautoscalers", "list", "namespace"),
+    ("", "events", "list", "cluster"), ("", "pods/log", "get", "namespace"),
 ]
+# The evidence reads, and the only verbs granted on them anywhere.
+EXACT = {("", "events"): {"list"}, ("", "pods/log"): {"get"}}
 CLUSTER_WRITES = {("", "nodes", "patch"), ("", "pods/eviction", "create"),
                   ("karpenter.sh", "nodeclaims", "delete")}
 NODECLAIM_VERBS = {"get", "list", "delete"}
@@ -81,6 +85,10 @@ def main(path, namespaces):
     for g in sorted(karpenter):
         if g[1] != "nodeclaims" or g[2] not in NODECLAIM_VERBS:
             failures.append(f"grants {g}: of Karpenter's API only nodeclaims get, list, delete")
+    for g in sorted(cluster | set().union(*per_ns.values())):
+        allowed = EXACT.get((g[0], g[1]))
+        if allowed is not None and g[2] not in allowed:
+            failures.append(f"grants {g}: of {g[1]} only {', '.join(sorted(allowed))}")
     for ns in DENIED & set(per_ns):
         failures.append(f"denied namespace {ns} has a Role")
     for ns in namespaces:

@@ -6,7 +6,9 @@
 //! the invocation's result. `main.rs` only builds the adapters once and calls [`handle`];
 //! what it chooses at cold start lives here: the cluster client's source
 //! ([`ClusterSource`], `cluster_source.rs`) and the warning when the policy's longest
-//! action outlasts the invocation ([`actions_outlast`], `deadline.rs`).
+//! action outlasts the invocation ([`actions_outlast`], `deadline.rs`); and the notifier that
+//! sends each notification with the evidence about its target ([`EvidenceNotifier`],
+//! `evidence.rs`).
 //!
 //! The one design choice to know is that result ([`HandlerError`]): every decoded alert that
 //! got a verdict, whatever the verdict, is a success, because its record is stored and
@@ -23,6 +25,7 @@ pub mod cluster_source;
 pub mod config;
 pub mod crash;
 pub mod deadline;
+pub mod evidence;
 pub mod origin;
 
 use std::collections::BTreeMap;
@@ -41,6 +44,7 @@ use serde_json::value::RawValue;
 pub use cluster_source::ClusterSource;
 pub use config::{Config, ConfigError, PolicySource};
 pub use deadline::{Outlast, acting_time, actions_outlast, warn_if_actions_outlast};
+pub use evidence::{EvidenceNotifier, GATHER_TIMEOUT};
 pub use origin::Origins;
 
 /// What one invocation needs: the configured pipeline and the adapters it runs with.

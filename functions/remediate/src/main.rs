@@ -8,7 +8,9 @@ use std::time::SystemTime;
 use lambda_runtime::{LambdaEvent, service_fn};
 use reflex_aws::{AsgFleet, Aws, CloudWatchAlarms, DynamoLedger, SnsNotifier};
 use reflex_core::pipeline::{Adapters, Pipeline};
-use reflex_remediate::{ClusterSource, Config, Deps, acting_time, handle, warn_if_actions_outlast};
+use reflex_remediate::{
+    ClusterSource, Config, Deps, EvidenceNotifier, acting_time, handle, warn_if_actions_outlast,
+};
 use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
@@ -58,6 +60,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .await
                 .inspect_err(|e| tracing::error!(error = %e))?
                 .with_time_limit(acting_time(event.context.deadline, SystemTime::now()));
+            let notifier = EvidenceNotifier::new(&cluster, notifier);
             let deps = Deps {
                 pipeline: Pipeline {
                     policy: &config.policy,
@@ -67,7 +70,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     cluster: Some(&cluster),
                     live: Some((&cluster, fleet)),
                     ledger,
-                    notifier,
+                    notifier: &notifier,
                     alarms,
                 },
                 admission: &config.origins,

@@ -5,21 +5,38 @@
 //! non-ASCII, so [`subject`] folds whitespace, replaces what is not printable ASCII and
 //! shortens with an ellipsis. The body is plain text for people (what happened, why, the
 //! target, the result with each step, the audit id to look the record up, the alert and its
-//! labels) followed by the record itself as JSON for tools.
+//! labels, the evidence gathered about the target) followed by the record itself as JSON
+//! for tools.
+//!
+//! Each message is published with `MessageStructure: json`: `default` is that text body
+//! (e-mail, SQS and every protocol without its own key), `https` is an AWS Chatbot (Amazon
+//! Q Developer) custom notification (`version` 1.0, `source` custom, `content` with title,
+//! markdown description and next steps), since Chatbot reads its topics through an HTTPS
+//! subscription and renders a custom notification only when the message is one. (Any
+//! other HTTPS subscriber of the notifications topic receives that JSON too.) The whole
+//! message is kept under [`MESSAGE_MAX`] (SNS takes 256 KiB): the evidence is cut to fit,
+//! logs first, and says what was cut.
 
 use std::fmt::Write as _;
 
 use aws_sdk_sns::Client;
 use reflex_core::AuditRecord;
+use reflex_core::evidence::{Evidence, Style, render};
 use reflex_core::ledger::{LedgerError, Notifier};
+use serde_json::json;
 
 use crate::config::Aws;
 use crate::error::classify;
 
 /// SNS's limit on a subject.
 pub const SUBJECT_MAX: usize = 100;
-/// Kept well under SNS's 256 KiB message limit, leaving room for the envelope.
-const BODY_MAX: usize = 200 * 1024;
+/// The most a published message (both formats, JSON-encoded) may take: SNS's limit is
+/// 256 KiB, and the margin covers the envelope.
+pub const MESSAGE_MAX: usize = 200 * 1024;
+/// The text body's share of [`MESSAGE_MAX`].
+const BODY_MAX: usize = 140 * 1024;
+/// The chat description's share: a chat message is read on a screen.
+const CHAT_MAX: usize = 24 * 1024;
 
 /// Publishes notifications to an SNS topic.
 #[derive(Debug, Clone)]
@@ -46,18 +63,118 @@ impl SnsNotifier {
     }
 }
 
-impl Notifier for SnsNotifier {
-    async fn notify(&self, record: &AuditRecord) -> Result<(), LedgerError> {
+impl SnsNotifier {
+    /// Publishes the notification about `record`, with `evidence` about its target.
+    pub async fn publish(
+        &self,
+        record: &AuditRecord,
+        evidence: &Evidence,
+    ) -> Result<(), LedgerError> {
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(subject(record))
-            .message(body(record))
+            .message_structure("json")
+            .message(message(record, evidence))
             .send()
             .await
             .map_err(|e| LedgerError::from(classify("sns:Publish", e)))?;
         Ok(())
     }
+}
+
+impl Notifier for SnsNotifier {
+    async fn notify(&self, record: &AuditRecord) -> Result<(), LedgerError> {
+        self.publish(record, &Evidence::default()).await
+    }
+}
+
+/// The published message: `{"default": text body, "https": Chatbot notification}`, at most
+/// [`MESSAGE_MAX`] bytes. Should the budgets not suffice (text that JSON escaping swells),
+/// the evidence gets less room until it does.
+pub fn message(record: &AuditRecord, evidence: &Evidence) -> String {
+    let mut share = 1;
+    loop {
+        let text = body_within(record, evidence, BODY_MAX / share);
+        let chat = chatbot_within(record, evidence, CHAT_MAX / share).to_string();
+        let message = json!({ "default": text, "https": chat }).to_string();
+        if message.len() <= MESSAGE_MAX || share > 64 {
+            return message;
+        }
+        share *= 2;
+    }
+}
+
+/// The AWS Chatbot custom notification about `record`.
+pub fn chatbot(record: &AuditRecord, evidence: &Evidence) -> serde_json::Value {
+    chatbot_within(record, evidence, CHAT_MAX)
+}
+
+fn chatbot_within(record: &AuditRecord, evidence: &Evidence, budget: usize) -> serde_json::Value {
+    let target = record.action.as_ref().map(|a| a.target.to_string());
+    let mut d = String::new();
+    let _ = writeln!(d, "*What happened:* {}", record.reason);
+    let _ = writeln!(
+        d,
+        "*Why:* {} alert `{}` matched rule `{}`",
+        record.source,
+        record
+            .alert
+            .name
+            .as_deref()
+            .unwrap_or("(undecodable input)"),
+        record.rule.as_deref().unwrap_or("none"),
+    );
+    if let Some(t) = &target {
+        let _ = writeln!(d, "*Target:* `{t}`");
+    }
+    for step in &record.steps {
+        let _ = writeln!(d, "- `{}` {}", step.op, step.detail);
+    }
+    for note in &record.notes {
+        let _ = writeln!(d, "_Note:_ {note}");
+    }
+    let _ = writeln!(d, "*Audit id:* `{}`", record.id);
+    let room = budget.saturating_sub(d.len());
+    d.push_str(&render(evidence, Style::Markdown, room));
+    let mut next = vec![format!(
+        "Look the record up: `reflex audit show {} --table <audit table>`",
+        record.id
+    )];
+    if let Some(action) = &record.action {
+        let t = &action.target;
+        let ns = t
+            .namespace
+            .as_deref()
+            .map(|n| format!(" -n {n}"))
+            .unwrap_or_default();
+        let kind = t.kind.as_str().to_ascii_lowercase();
+        next.push(format!(
+            "Inspect it: `kubectl describe {kind} {}{ns}`",
+            t.name
+        ));
+        next.push(format!(
+            "Its events: `kubectl get events{ns} --field-selector involvedObject.name={}`",
+            t.name
+        ));
+    }
+    json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": record.id,
+        "content": {
+            "textType": "client-markdown",
+            "title": subject(record),
+            "description": d,
+            "nextSteps": next,
+            "keywords": [record.verdict.as_str(), record.mode.as_str()],
+        },
+        "metadata": {
+            "summary": subject(record),
+            "eventType": record.verdict.as_str(),
+            "relatedResources": target.into_iter().collect::<Vec<_>>(),
+        },
+    })
 }
 
 /// The subject line: `reflex <verdict>: <action> <target>`, at most [`SUBJECT_MAX`]
@@ -92,8 +209,12 @@ pub fn subject(record: &AuditRecord) -> String {
     cut
 }
 
-/// The message body.
-pub fn body(record: &AuditRecord) -> String {
+/// The text body, with `evidence` about the target.
+pub fn body(record: &AuditRecord, evidence: &Evidence) -> String {
+    body_within(record, evidence, BODY_MAX)
+}
+
+fn body_within(record: &AuditRecord, evidence: &Evidence, budget: usize) -> String {
     let mut b = String::new();
     let target = record
         .action
@@ -158,10 +279,16 @@ pub fn body(record: &AuditRecord) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let _ = writeln!(b, "Labels: {}", labels.join(", "));
+    let json = record.to_json_line();
+    let tail = "\nAudit record (JSON):\n".len() + json.len().min(1024);
+    let room = budget.saturating_sub(b.len() + tail);
+    let shown = render(evidence, Style::Text, room);
+    if !shown.is_empty() {
+        let _ = write!(b, "\nEvidence:{shown}");
+    }
     let _ = writeln!(b);
     let _ = writeln!(b, "Audit record (JSON):");
-    let json = record.to_json_line();
-    if b.len() + json.len() <= BODY_MAX {
+    if b.len() + json.len() <= budget {
         b.push_str(&json);
     } else {
         b.push_str("(too large for a notification; look it up by its audit id)");
@@ -242,7 +369,10 @@ mod tests {
 
     #[test]
     fn body_says_what_why_target_result_and_audit_id() {
-        let b = body(&record("KubePodCrashLooping", "vote-1"));
+        let b = body(
+            &record("KubePodCrashLooping", "vote-1"),
+            &Evidence::default(),
+        );
         for needle in [
             "What happened: pod vote-1 is crash-looping; restarted",
             "Target: Pod production/vote-1",
@@ -255,5 +385,60 @@ mod tests {
         ] {
             assert!(b.contains(needle), "missing {needle:?} in:\n{b}");
         }
+    }
+
+    fn huge_evidence() -> Evidence {
+        use reflex_core::evidence::{ContainerEvidence, PodEvidence};
+        Evidence {
+            pods: vec![PodEvidence {
+                pod: "production/vote-1".into(),
+                phase: Some("Running".into()),
+                containers: (0..4)
+                    .map(|i| ContainerEvidence {
+                        name: format!("c{i}"),
+                        restart_count: 3,
+                        logs: Some(
+                            (0..50)
+                                .map(|n| format!("\"{n}\" {}", "\\".repeat(500)))
+                                .collect(),
+                        ),
+                        ..ContainerEvidence::default()
+                    })
+                    .collect(),
+            }],
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn message_has_a_text_default_and_a_chatbot_custom_notification() {
+        let r = record("KubePodCrashLooping", "vote-1");
+        let m: serde_json::Value = serde_json::from_str(&message(&r, &huge_evidence())).unwrap();
+        let text = m["default"].as_str().unwrap();
+        assert!(text.contains("Evidence:"), "{text}");
+        assert!(text.contains("Pod production/vote-1 (Running)"));
+        let chat: serde_json::Value = serde_json::from_str(m["https"].as_str().unwrap()).unwrap();
+        assert_eq!(chat["version"], "1.0");
+        assert_eq!(chat["source"], "custom");
+        assert_eq!(chat["content"]["textType"], "client-markdown");
+        assert_eq!(
+            chat["content"]["title"],
+            "reflex executed (enforce): restart_pod Pod production/vote-1"
+        );
+        let description = chat["content"]["description"].as_str().unwrap();
+        assert!(
+            description.contains("*Audit id:* `run-7-0001`"),
+            "{description}"
+        );
+        assert!(description.len() <= CHAT_MAX);
+        assert!(chat["content"]["nextSteps"].as_array().unwrap().len() >= 2);
+    }
+
+    #[test]
+    fn a_message_with_huge_logs_stays_under_the_cap_and_says_what_was_cut() {
+        let r = record("KubePodCrashLooping", "vote-1");
+        let m = message(&r, &huge_evidence());
+        assert!(m.len() <= MESSAGE_MAX, "{} bytes", m.len());
+        assert!(m.contains("cut to fit the notification"));
     }
 }

@@ -23,6 +23,7 @@ use crate::alert::Alert;
 use crate::audit::AuditRecord;
 use crate::duration::Span;
 use crate::history::History;
+use crate::vocab::op::Op;
 use crate::vocab::target::TargetRef;
 
 /// A failure of the state store or notifier.
@@ -430,6 +431,15 @@ pub trait Ledger: Sync {
 pub trait Notifier: Sync {
     /// Sends a notification about `record`.
     fn notify(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Called once the plan `ops` for `record`'s action is made and just before it is
+    /// performed: a notifier that shows evidence reads the target here, while it still
+    /// exists as it failed (a restart deletes the pod, a drain moves the node's pods). It
+    /// must not fail and should be quick: the action waits for it. The default does nothing.
+    fn before_action(&self, record: &AuditRecord, ops: &[Op]) -> impl Future<Output = ()> + Send {
+        let _ = (record, ops);
+        ready(())
+    }
 }
 
 /// What CloudWatch says about the alarm a message names, asked before acting on it.

@@ -24,6 +24,7 @@ pub mod cluster;
 pub mod decode;
 pub mod drain;
 pub mod duration;
+pub mod evidence;
 pub mod execute;
 pub mod guard;
 pub mod history;

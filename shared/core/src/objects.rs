@@ -148,6 +148,42 @@ pub struct PodStatus {
     pub phase: Option<String>,
     /// Conditions (`Ready`, ...).
     pub conditions: Vec<Condition>,
+    /// Each container's restarts and last termination, as the kubelet reports them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub container_statuses: Vec<ContainerStatus>,
+}
+
+/// A `Pod.status.containerStatuses[]` entry, the part a notification shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerStatus {
+    /// Container name.
+    pub name: String,
+    /// How often the kubelet restarted the container.
+    pub restart_count: i64,
+    /// The previous instance's end, if it ended.
+    pub last_state: ContainerState,
+}
+
+/// A container's `lastState`: only a termination is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerState {
+    /// Present when the previous instance terminated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terminated: Option<Termination>,
+}
+
+/// How a container instance ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Termination {
+    /// `Error`, `OOMKilled`, `Completed`, ...
+    pub reason: Option<String>,
+    /// The process's exit code.
+    pub exit_code: i64,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 impl Pod {

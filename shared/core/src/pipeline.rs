@@ -754,7 +754,11 @@ impl Pipeline<'_> {
             }
         };
 
-        // Execute (or record).
+        // Execute (or record); a notifier that shows evidence reads it first, while the
+        // target still exists as it failed (only for a record on-call will be told of).
+        if adapters.live.is_some() && (mode == Mode::Enforce || record.shadow) {
+            adapters.notifier.before_action(&record, &plan.ops).await;
+        }
         let outcome = match (adapters.live, mode) {
             (Some((actuator, fleet)), mode) => {
                 let mut draft = record.clone();

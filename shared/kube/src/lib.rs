@@ -10,6 +10,7 @@
 //! | `actions/rollback.rs` | `rollback`: the `test`-guarded JSON patch, a conflict told as such |
 //! | `actions/drain.rs` | `replace_node`'s cluster part: cordon, parallel evictions, wait until gone |
 //! | `actions/nodeclaim.rs` | `replace_node` of a Karpenter node: delete its NodeClaim, wait until gone and for the NodePool's new node |
+//! | `evidence.rs` | a notification's extra reads: a container's previous log, an object's Events (short time limit) |
 //! | `call.rs` | one API call: time limit, bounded resend, request builders |
 //! | `auth.rs` | a bearer token per request, re-signed before it expires and once after a 401 |
 //! | `error.rs` | HTTP statuses onto the core's `ClusterError` |
@@ -38,6 +39,7 @@ mod actions;
 mod auth;
 mod call;
 mod error;
+mod evidence;
 mod read;
 
 use std::collections::HashMap;
@@ -48,6 +50,7 @@ use std::time::Duration;
 
 pub use auth::{BoxError, RefreshingToken, SignFuture, SignToken, TokenError, client_with_token};
 pub use error::KubeError;
+pub use evidence::EVIDENCE_CALL_TIMEOUT;
 use reflex_core::vocab::op::PodRef;
 
 /// Timing of calls, waits and eviction retries.

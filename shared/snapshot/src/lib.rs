@@ -56,6 +56,8 @@ pub enum SnapshotError {
     },
 }
 
+mod evidence;
+
 type Key = (String, String);
 
 #[derive(Debug, Default, Clone)]
@@ -72,6 +74,8 @@ struct State {
     nodeclaims: BTreeMap<String, NodeClaim>,
     services: BTreeMap<Key, Service>,
     target_group_bindings: BTreeMap<Key, TargetGroupBinding>,
+    /// Event items as they are in the file, read for notifications (`evidence.rs`).
+    events: Vec<serde_json::Value>,
     /// Kinds present in the file that reflex does not read, with counts.
     skipped: BTreeMap<String, usize>,
     /// Instances the simulated fleet terminated.
@@ -156,8 +160,8 @@ fn key(ns: &str, name: &str) -> Key {
 impl Snapshot {
     /// Loads a `kubectl get nodes,namespaces,pods,deployments,replicasets,statefulsets,
     /// daemonsets,poddisruptionbudgets,persistentvolumeclaims,persistentvolumes -A -o json`
-    /// List (HorizontalPodAutoscalers, Karpenter NodeClaims, Services and
-    /// TargetGroupBindings are read too). Other kinds
+    /// List (HorizontalPodAutoscalers, Karpenter NodeClaims, Services,
+    /// TargetGroupBindings and Events are read too). Other kinds
     /// are skipped and counted.
     pub fn from_json(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
         let list: List<'_> =
@@ -246,6 +250,7 @@ impl Snapshot {
                         .target_group_bindings
                         .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
                 }
+                "Event" => state.events.push(decode(raw).map_err(item_err)?),
                 other => *state.skipped.entry(other.to_owned()).or_default() += 1,
             }
         }

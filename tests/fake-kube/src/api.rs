@@ -134,7 +134,7 @@ fn dispatch(
     };
     match path.subresource.as_deref() {
         None | Some("status") => {}
-        Some("eviction") if std::ptr::eq(path.resource, &PODS) => {}
+        Some("eviction" | "log") if std::ptr::eq(path.resource, &PODS) => {}
         Some(_) => return Err(ApiError::no_such_path()),
     }
     let name = path.name.as_deref();
@@ -144,6 +144,7 @@ fn dispatch(
         ("GET", Some(name), None | Some("status")) => get(store, &path, name)
             .cloned()
             .map(|object| (200, as_table(request, path.resource, object, false))),
+        ("GET", Some(name), Some("log")) => pod_log(store, &path, name, request),
         ("POST", None, None) => create(store, &path, request.body, dry_run).map(|body| (201, body)),
         ("POST", Some(name), Some("eviction")) if std::ptr::eq(path.resource, &PODS) => {
             eviction::evict(
@@ -169,6 +170,68 @@ fn dispatch(
         ("DELETE", Some(name), None) => delete(store, &path, name, request.body, dry_run, effects),
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// `GET .../pods/NAME/log`: the log set for the container (`container=`, required when the
+/// pod has several), of its previous instance with `previous=true`; the last `tailLines`
+/// lines, then at most `limitBytes` bytes of them (possibly cut mid-character, as the
+/// kubelet does). Answered as a JSON string, which the server writes as plain text.
+fn pod_log(
+    store: &Store,
+    path: &ApiPath,
+    name: &str,
+    request: &ApiRequest<'_>,
+) -> Result<(u16, Value), ApiError> {
+    let pod = get(store, path, name)?;
+    let namespace = path.namespace.as_deref().unwrap_or_default();
+    let containers: Vec<&str> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .collect();
+    let container = match (request.param("container"), containers.as_slice()) {
+        (Some(c), _) => c,
+        (None, [only]) => only,
+        (None, _) => {
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: {containers:?}"
+            )));
+        }
+    };
+    let previous = request.param("previous") == Some("true");
+    let Some(text) = store.log(namespace, name, container, previous) else {
+        return Err(ApiError::bad_request(if previous {
+            format!("previous terminated container \"{container}\" in pod \"{name}\" not found")
+        } else {
+            format!("container \"{container}\" in pod \"{name}\" is not available")
+        }));
+    };
+    let mut text = text;
+    if let Some(tail) = request
+        .param("tailLines")
+        .and_then(|t| t.parse::<usize>().ok())
+    {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .filter(|&i| i < text.len())
+            .collect();
+        if starts.len() > tail {
+            text = &text[starts[starts.len() - tail]..];
+        }
+    }
+    let mut bytes = text.as_bytes();
+    if let Some(limit) = request
+        .param("limitBytes")
+        .and_then(|l| l.parse::<usize>().ok())
+    {
+        bytes = &bytes[..bytes.len().min(limit)];
+    }
+    Ok((
+        200,
+        Value::String(String::from_utf8_lossy(bytes).into_owned()),
+    ))
 }
 
 /// `body` (a list when `is_list`, else one object) as the Table the request's `Accept` asks

@@ -7,7 +7,8 @@
 //! The one decision to know: objects are untyped JSON, and the server implements exactly
 //! the API semantics reflex relies on, with kube-apiserver's status codes and `Status`
 //! bodies: `resourceVersion` conflicts, merge and JSON patches, the eviction subresource
-//! with PodDisruptionBudget accounting, `dryRun=All`, deletes with preconditions, label and
+//! with PodDisruptionBudget accounting, pod logs (set by the test, `tailLines` and
+//! `limitBytes` honoured), Events (seeded like any object, selected by `involvedObject`), `dryRun=All`, deletes with preconditions, label and
 //! field selectors, 404s; and what kubectl needs besides (discovery, server-side Tables),
 //! so kubectl can be run against it as the reference client. It has no watch, no
 //! admission, no schema validation and no garbage collection. Authentication is one optional rule: tokens older than a maximum
@@ -19,7 +20,7 @@
 //! | file | job |
 //! |---|---|
 //! | `server.rs` | accept loop; per request: log, token check, faults, then the API or admin endpoint |
-//! | `api.rs` | verbs: get, list, create, patch, replace, delete |
+//! | `api.rs` | verbs: get, list, create, patch, replace, delete; a pod's log |
 //! | `discovery.rs` | `/api`, `/apis`, each group version's resource list, `/version` |
 //! | `table.rs` | the Table a `kubectl get` asks for: kube-apiserver's columns per kind |
 //! | `eviction.rs` | the eviction subresource and budgets |
@@ -168,6 +169,14 @@ impl FakeKube {
             store.create(resource, object, false)
         };
         result.map_err(|e| Error::Object(e.message))
+    }
+
+    /// Sets the log a container's current instance (`previous` false) or previous instance
+    /// (`previous` true) answers at `GET .../pods/NAME/log`, as a kubelet would keep it.
+    pub fn set_log(&self, namespace: &str, pod: &str, container: &str, previous: bool, text: &str) {
+        self.shared
+            .store()
+            .set_log(namespace, pod, container, previous, text.to_owned());
     }
 
     /// Removes an object without going through the API (no controller reaction).

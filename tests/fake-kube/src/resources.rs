@@ -57,6 +57,8 @@ impl ResourceType {
 pub(crate) static NODES: ResourceType = core("nodes", "Node", false, &["no"], false);
 pub(crate) static NAMESPACES: ResourceType = core("namespaces", "Namespace", false, &["ns"], false);
 pub(crate) static PODS: ResourceType = core("pods", "Pod", true, &["po"], true);
+/// Events (`v1`), for the evidence a notification shows.
+pub(crate) static EVENTS: ResourceType = core("events", "Event", true, &["ev"], false);
 pub(crate) static PERSISTENTVOLUMECLAIMS: ResourceType = core(
     "persistentvolumeclaims",
     "PersistentVolumeClaim",
@@ -122,7 +124,7 @@ pub(crate) static TARGETGROUPBINDINGS: ResourceType = ResourceType {
 };
 
 /// In the order of the snapshot command's kinds (an export lists them so).
-static ALL: [&ResourceType; 14] = [
+static ALL: [&ResourceType; 15] = [
     &NODES,
     &NAMESPACES,
     &PODS,
@@ -137,6 +139,7 @@ static ALL: [&ResourceType; 14] = [
     &NODECLAIMS,
     &SERVICES,
     &TARGETGROUPBINDINGS,
+    &EVENTS,
 ];
 
 const fn core(

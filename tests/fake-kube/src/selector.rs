@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::resources::{NODES, PODS, ResourceType};
+use crate::resources::{EVENTS, NODES, PODS, ResourceType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LabelOp {
@@ -180,6 +180,15 @@ fn selectable_fields(resource: &ResourceType) -> &'static [&'static str] {
         ]
     } else if std::ptr::eq(resource, &NODES) {
         &["spec.unschedulable"]
+    } else if std::ptr::eq(resource, &EVENTS) {
+        &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "reason",
+            "type",
+        ]
     } else {
         &[]
     }

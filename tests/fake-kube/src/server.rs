@@ -176,7 +176,11 @@ async fn respond(
             (response.status, response.body, response.retry_after)
         }
     };
-    let body = body.to_string();
+    // A pod log is plain text; the API hands it over as a JSON string.
+    let body = match body {
+        serde_json::Value::String(text) if status == 200 && path.ends_with("/log") => text,
+        body => body.to_string(),
+    };
     shared.log.answered(seq, status, body.len());
     Ok(json_response(status, body, retry_after))
 }

@@ -26,6 +26,42 @@ pub(crate) struct Store {
     sequence: u64,
     /// Nodes whose kubelet is gone: their pods stay Terminating once deleted.
     dead_kubelets: BTreeSet<String>,
+    /// Container logs by (namespace, pod, container, previous instance).
+    logs: BTreeMap<(String, String, String, bool), String>,
+}
+
+impl Store {
+    /// Sets the log of a container's current or previous instance.
+    pub fn set_log(
+        &mut self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+        text: String,
+    ) {
+        self.logs.insert(
+            (
+                namespace.to_owned(),
+                pod.to_owned(),
+                container.to_owned(),
+                previous,
+            ),
+            text,
+        );
+    }
+
+    /// The log of a container's current or previous instance, if one was set.
+    pub fn log(&self, namespace: &str, pod: &str, container: &str, previous: bool) -> Option<&str> {
+        self.logs
+            .get(&(
+                namespace.to_owned(),
+                pod.to_owned(),
+                container.to_owned(),
+                previous,
+            ))
+            .map(String::as_str)
+    }
 }
 
 /// A string field of `metadata`.

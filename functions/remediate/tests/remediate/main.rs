@@ -30,6 +30,7 @@ mod crash;
 mod escalation;
 mod lambda;
 mod limits;
+mod notify;
 mod origins;
 mod outcomes;
 mod pause;

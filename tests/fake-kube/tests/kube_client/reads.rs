@@ -6,7 +6,7 @@ use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Config, ResourceExt};
 
-use crate::common::{NODE_1, VOTE_POD_1, api_code, client, start};
+use crate::common::{NODE_1, VOTE_POD_1, VOTE_POD_2, api_code, client, start};
 
 #[tokio::test]
 async fn get_returns_the_seeded_pod_with_its_snapshot_version() {
@@ -162,4 +162,73 @@ async fn client_built_from_the_kubeconfig_reads_nodes_and_version() {
     let nodes: Api<Node> = Api::all(client);
     let listed = nodes.list(&ListParams::default()).await.unwrap();
     assert_eq!(listed.items.len(), 2);
+}
+
+#[tokio::test]
+async fn pod_logs_honour_container_previous_tail_lines_and_limit_bytes() {
+    use kube::api::LogParams;
+    let fake = start().await;
+    let container = fake.object("Pod", Some("production"), VOTE_POD_1).unwrap()["spec"]
+        ["containers"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fake.set_log(
+        "production",
+        VOTE_POD_1,
+        &container,
+        true,
+        "one\ntwo\nthree\nfour\n",
+    );
+    fake.set_log("production", VOTE_POD_1, &container, false, "current\n");
+    let pods: Api<Pod> = Api::namespaced(client(&fake), "production");
+    let params = |previous, tail, limit| LogParams {
+        container: Some(container.clone()),
+        previous,
+        tail_lines: tail,
+        limit_bytes: limit,
+        ..LogParams::default()
+    };
+    let got = pods.logs(VOTE_POD_1, &params(true, Some(2), None)).await;
+    assert_eq!(got.unwrap(), "three\nfour\n");
+    let got = pods.logs(VOTE_POD_1, &params(true, Some(3), Some(6))).await;
+    assert_eq!(got.unwrap(), "two\nth");
+    let got = pods.logs(VOTE_POD_1, &params(false, None, None)).await;
+    assert_eq!(got.unwrap(), "current\n");
+    // A pod without a previous instance's log: 400, as kube-apiserver answers.
+    let err = pods
+        .logs(VOTE_POD_2, &params(true, Some(2), None))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), Some(400));
+}
+
+#[tokio::test]
+async fn events_are_listed_by_involved_object() {
+    use k8s_openapi::api::core::v1::Event;
+    let fake = start().await;
+    for (name, pod, uid) in [("a", VOTE_POD_1, "uid-1"), ("b", VOTE_POD_2, "uid-2")] {
+        fake.put_object(serde_json::json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": "production"},
+            "involvedObject": {"kind": "Pod", "namespace": "production", "name": pod, "uid": uid},
+            "reason": "BackOff", "type": "Warning"
+        }))
+        .unwrap();
+    }
+    let events: Api<Event> = Api::namespaced(client(&fake), "production");
+    let by_uid = events
+        .list(&ListParams::default().fields("involvedObject.uid=uid-2"))
+        .await
+        .unwrap();
+    assert_eq!(by_uid.items.len(), 1);
+    assert_eq!(by_uid.items[0].name_any(), "b");
+    let by_name = Api::<Event>::all(client(&fake))
+        .list(&ListParams::default().fields(&format!(
+            "involvedObject.kind=Pod,involvedObject.name={VOTE_POD_1}"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(by_name.items.len(), 1);
+    assert_eq!(by_name.items[0].name_any(), "a");
 }

@@ -3,18 +3,16 @@
 //! PodDisruptionBudget holds past its timeout), one before any change is retried and the
 //! retry acts (the API refuses the delete with a 503 at first).
 
-use std::time::Duration;
-
 use reflex_core::duration::Span;
 use reflex_core::ledger::MemoryLedger;
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use reflex_fake_kube::{FakeKube, Route};
-use reflex_kube::{KubeCluster, Settings};
+use reflex_kube::KubeCluster;
 use reflex_remediate::{Deps, HandlerError, handle};
 use reflex_snapshot::Snapshot;
 
-use crate::{deps, event, lambda_event, voting_app};
+use crate::{deps, event, kube_on, lambda_event, voting_app};
 
 /// Deletes the fake API server carried out (sent for real and answered 2xx).
 fn deletes(fake: &FakeKube) -> usize {
@@ -23,21 +21,6 @@ fn deletes(fake: &FakeKube) -> usize {
         .filter(|r| r.method == "DELETE" && !r.is_dry_run())
         .filter(|r| r.status.is_some_and(|s| (200..300).contains(&s)))
         .count()
-}
-
-/// The live kube adapter on `fake`, with test timings.
-fn kube_on(fake: &FakeKube) -> KubeCluster {
-    reflex_kube::install_crypto_provider();
-    KubeCluster::from_config(kube::Config::new(fake.url().parse().unwrap()))
-        .unwrap()
-        .with_settings(Settings {
-            request_timeout: Duration::from_secs(2),
-            poll_interval: Duration::from_millis(25),
-            backoff_min: Duration::from_millis(10),
-            backoff_max: Duration::from_millis(50),
-            transient_retries: 1,
-            ..Settings::default()
-        })
 }
 
 /// Enforce-mode dependencies acting through `kube` (the fleet is never asked: no node is

@@ -11,34 +11,20 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use reflex_aws::DynamoLedger;
+use reflex_core::AuditRecord;
 use reflex_core::duration::Span;
 use reflex_core::ledger::{Ledger, MemoryLedger};
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, StepResult, Verdict};
 use reflex_fake_kube::FakeKube;
-use reflex_kube::{KubeCluster, Settings};
+use reflex_kube::KubeCluster;
 use reflex_remediate::crash::{CrashAt, Stop};
 use reflex_remediate::{Deps, HandlerError, Summary, handle};
 use reflex_snapshot::Snapshot;
 use reflex_test_support::aws::{create_table, moto_aws};
 
-use crate::{Pager, event, lambda_event, now, voting_app};
-
-/// The live kube adapter on `fake`, with test timings.
-fn kube_on(fake: &FakeKube) -> KubeCluster {
-    reflex_kube::install_crypto_provider();
-    KubeCluster::from_config(kube::Config::new(fake.url().parse().unwrap()))
-        .unwrap()
-        .with_settings(Settings {
-            request_timeout: Duration::from_secs(2),
-            poll_interval: Duration::from_millis(25),
-            backoff_min: Duration::from_millis(10),
-            backoff_max: Duration::from_millis(50),
-            transient_retries: 1,
-            ..Settings::default()
-        })
-}
+use crate::{Pager, event, kube_on, lambda_event, now, voting_app};
 
 /// The default policy with short drains and verifications.
 fn policy() -> Policy {
@@ -161,6 +147,18 @@ impl World {
     }
 }
 
+/// A kill at `point` of the action for catalog event `file`, and its redeliveries, on the
+/// memory ledger: the world after, and the one record.
+async fn in_memory(file: &str, point: &str) -> (World, AuditRecord) {
+    let world = World::start().await;
+    let ledger = MemoryLedger::new();
+    world
+        .killed_then_redelivered(&event(file), point, &ledger, || ledger.records().len())
+        .await;
+    let record = ledger.records().remove(0);
+    (world, record)
+}
+
 const POD: &str = "sns-alertmanager/pod-crashloop-worker.json";
 const NODE: &str = "sns-alertmanager/node-not-ready-sick-node.json";
 const ROLLBACK: &str = "sns-alertmanager/pod-crashloop-vote-recent-rollout.json";
@@ -192,14 +190,7 @@ async fn killed_right_after_the_claim_the_redelivery_acts_once_under_the_first_r
 
 #[tokio::test]
 async fn killed_after_the_pod_delete_the_redelivery_does_not_delete_again() {
-    let world = World::start().await;
-    let ledger = MemoryLedger::new();
-    world
-        .killed_then_redelivered(&event(POD), "sent:delete_pod", &ledger, || {
-            ledger.records().len()
-        })
-        .await;
-    let record = &ledger.records()[0];
+    let (world, record) = in_memory(POD, "sent:delete_pod").await;
     assert_eq!(record.verdict, Verdict::Failed);
     assert!(
         record
@@ -215,12 +206,7 @@ async fn killed_after_the_pod_delete_the_redelivery_does_not_delete_again() {
 
 #[tokio::test]
 async fn killed_before_the_audit_write_the_redelivery_records_the_finished_restart() {
-    let world = World::start().await;
-    let ledger = MemoryLedger::new();
-    world
-        .killed_then_redelivered(&event(POD), "settle", &ledger, || ledger.records().len())
-        .await;
-    let record = &ledger.records()[0];
+    let (world, record) = in_memory(POD, "settle").await;
     assert_eq!(record.verdict, Verdict::Executed, "{}", record.reason);
     assert!(record.steps.iter().all(|s| s.result == StepResult::Ok));
     assert!(
@@ -234,14 +220,7 @@ async fn killed_before_the_audit_write_the_redelivery_records_the_finished_resta
 
 #[tokio::test]
 async fn killed_after_the_cordon_call_the_node_is_left_cordoned_and_the_record_says_so() {
-    let world = World::start().await;
-    let ledger = MemoryLedger::new();
-    world
-        .killed_then_redelivered(&event(NODE), "sent:cordon", &ledger, || {
-            ledger.records().len()
-        })
-        .await;
-    let record = &ledger.records()[0];
+    let (world, record) = in_memory(NODE, "sent:cordon").await;
     assert_eq!(record.verdict, Verdict::Failed);
     assert!(
         record
@@ -257,14 +236,7 @@ async fn killed_after_the_cordon_call_the_node_is_left_cordoned_and_the_record_s
 
 #[tokio::test]
 async fn killed_mid_drain_no_instance_is_terminated_and_the_evictions_are_on_record() {
-    let world = World::start().await;
-    let ledger = MemoryLedger::new();
-    world
-        .killed_then_redelivered(&event(NODE), "sent:evict", &ledger, || {
-            ledger.records().len()
-        })
-        .await;
-    let record = &ledger.records()[0];
+    let (world, record) = in_memory(NODE, "sent:evict").await;
     assert_eq!(record.verdict, Verdict::Failed);
     assert!(record.reason.contains("done: cordon"), "{}", record.reason);
     assert!(
@@ -289,14 +261,7 @@ async fn killed_mid_drain_no_instance_is_terminated_and_the_evictions_are_on_rec
 
 #[tokio::test]
 async fn killed_after_the_termination_call_the_instance_is_not_terminated_twice() {
-    let world = World::start().await;
-    let ledger = MemoryLedger::new();
-    world
-        .killed_then_redelivered(&event(NODE), "sent:terminate_instance", &ledger, || {
-            ledger.records().len()
-        })
-        .await;
-    let record = &ledger.records()[0];
+    let (world, record) = in_memory(NODE, "sent:terminate_instance").await;
     assert_eq!(record.verdict, Verdict::Failed);
     assert!(
         record
@@ -310,14 +275,7 @@ async fn killed_after_the_termination_call_the_instance_is_not_terminated_twice(
 
 #[tokio::test]
 async fn killed_after_the_rollback_patch_it_is_not_rolled_back_twice() {
-    let world = World::start().await;
-    let ledger = MemoryLedger::new();
-    world
-        .killed_then_redelivered(&event(ROLLBACK), "sent:rollback", &ledger, || {
-            ledger.records().len()
-        })
-        .await;
-    let record = &ledger.records()[0];
+    let (world, record) = in_memory(ROLLBACK, "sent:rollback").await;
     assert_eq!(record.verdict, Verdict::Failed);
     assert!(
         record.reason.contains("interrupted during rollback"),

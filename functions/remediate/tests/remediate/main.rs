@@ -68,6 +68,22 @@ impl reflex_core::ledger::Notifier for Pager {
     }
 }
 
+/// The live kube adapter on `fake`, with test timings.
+pub fn kube_on(fake: &reflex_fake_kube::FakeKube) -> reflex_kube::KubeCluster {
+    use std::time::Duration;
+    reflex_kube::install_crypto_provider();
+    reflex_kube::KubeCluster::from_config(kube::Config::new(fake.url().parse().unwrap()))
+        .unwrap()
+        .with_settings(reflex_kube::Settings {
+            request_timeout: Duration::from_secs(2),
+            poll_interval: Duration::from_millis(25),
+            backoff_min: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(50),
+            transient_retries: 1,
+            ..reflex_kube::Settings::default()
+        })
+}
+
 /// The voting app's production cluster, as a snapshot.
 pub fn voting_app() -> Snapshot {
     Snapshot::from_json(&reflex_test_support::kube::voting_app()).unwrap()

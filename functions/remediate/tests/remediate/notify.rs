@@ -3,8 +3,6 @@
 //! queue. The message carries the previous instance's logs, the Events and the last
 //! termination, stays under the cap with a huge log, and never a credential-looking line.
 
-use std::time::Duration;
-
 use reflex_aws::SnsNotifier;
 use reflex_aws::notify::MESSAGE_MAX;
 use reflex_core::duration::Span;
@@ -13,14 +11,13 @@ use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, Verdict};
 use reflex_fake_kube::FakeKube;
-use reflex_kube::{KubeCluster, Settings};
 use reflex_remediate::{Deps, EvidenceNotifier, handle};
 use reflex_test_support::aws::moto_aws;
 use reflex_test_support::queue::{Delivery, SubscribedQueue};
 use reflex_test_support::unique;
 use serde_json::json;
 
-use crate::{event, lambda_event, now, voting_app};
+use crate::{event, kube_on, lambda_event, now, voting_app};
 
 const POD: &str = "worker-69d4c8b7f-h7s2d";
 
@@ -61,17 +58,6 @@ async fn cluster() -> FakeKube {
     }))
     .unwrap();
     fake
-}
-
-fn kube_on(fake: &FakeKube) -> KubeCluster {
-    reflex_kube::install_crypto_provider();
-    KubeCluster::from_config(kube::Config::new(fake.url().parse().unwrap()))
-        .unwrap()
-        .with_settings(Settings {
-            request_timeout: Duration::from_secs(2),
-            poll_interval: Duration::from_millis(25),
-            ..Settings::default()
-        })
 }
 
 /// Restarts the crash-looping worker in enforce mode and returns the text message that

@@ -243,3 +243,21 @@ async fn a_rollback_notification_names_images_and_env_names_never_values() {
     }
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_node_replacement_notification_shows_its_conditions_and_the_pods_it_held() {
+    let fake = cluster().await;
+    let text = act_and_read(&fake, "sns-alertmanager/node-not-ready-sick-node.json").await;
+    for needle in [
+        "Node ip-10-0-2-41.ec2.internal",
+        "- Ready=Unknown (NodeStatusUnknown)",
+        "- MemoryPressure=Unknown (NodeStatusUnknown)",
+        "Pods on the node (4):",
+        "vote-6f7c9b8d5-x2k4q",
+        "worker-69d4c8b7f-h7s2d",
+        "aws-node-x9c2k",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    fake.shutdown().await;
+}

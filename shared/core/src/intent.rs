@@ -103,7 +103,8 @@ pub fn ended(progress: Progress, attempt: u32) -> AuditRecord {
         in_flight,
         ..
     } = progress;
-    let finished: Vec<String> = record.steps[..done.min(record.steps.len())]
+    let done = done.min(record.steps.len());
+    let finished: Vec<String> = record.steps[..done]
         .iter()
         .filter(|s| s.result == StepResult::Ok)
         .map(|s| s.op.clone())
@@ -115,7 +116,7 @@ pub fn ended(progress: Progress, attempt: u32) -> AuditRecord {
         .take(in_flight)
         .map(|s| s.op.clone())
         .collect();
-    let failed = record.steps[..done.min(record.steps.len())]
+    let failed = record.steps[..done]
         .iter()
         .any(|s| s.result == StepResult::Failed);
     let left = record.steps.len().saturating_sub(done + in_flight);

@@ -161,6 +161,17 @@ fn ended_with(
     }
 }
 
+/// A redelivery left to a later try: nothing stored, the event retried.
+fn deferred(record: &AuditRecord, verdict: Verdict, reason: String) -> Redelivery {
+    let transient = Some(Transient::InProgress(reason.clone()));
+    Redelivery::Handled(Box::new(ended_with(
+        record.clone(),
+        verdict,
+        reason,
+        transient,
+    )))
+}
+
 /// What a redelivery of a claimed alert instance comes to.
 enum Redelivery {
     /// A duplicate of the holder's stored record.
@@ -580,14 +591,9 @@ impl Pipeline<'_> {
             Ok(Some(state)) if !state.settled && state.holder == by => state,
             Ok(_) => return Redelivery::Duplicate,
             Err(e) => {
-                let mut handled = ended_with(
-                    record.clone(),
-                    Verdict::Failed,
-                    format!("could not read the claim of this alert instance (held by {by}): {e}"),
-                    None,
-                );
-                handled.transient = Some(Transient::InProgress(handled.record.reason.clone()));
-                return Redelivery::Handled(Box::new(handled));
+                let reason =
+                    format!("could not read the claim of this alert instance (held by {by}): {e}");
+                return deferred(record, Verdict::Failed, reason);
             }
         };
         if state.alive_until > now {
@@ -595,9 +601,7 @@ impl Pipeline<'_> {
                 "record {by} holds this alert instance and may still be at work (until {}); not recorded, retried later",
                 rfc3339(state.alive_until)
             );
-            let mut handled = ended_with(record.clone(), Verdict::Suppressed, reason, None);
-            handled.transient = Some(Transient::InProgress(handled.record.reason.clone()));
-            return Redelivery::Handled(Box::new(handled));
+            return deferred(record, Verdict::Suppressed, reason);
         }
         match ledger
             .take_over(instance, state.attempt, now, alive_until)

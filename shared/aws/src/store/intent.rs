@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use reflex_core::AuditRecord;
 use reflex_core::ledger::{ClaimState, LedgerError, Progress};
 
-use super::{DynamoLedger, day_pk, n, parse_time, record_pk, s, target_key};
+use super::{DynamoLedger, day_pk, n, number, parse_time, record_pk, s, target_key, text};
 use crate::error::classify;
 
 /// The longest a Lambda invocation runs: a claim written before claims said how long their
@@ -66,14 +66,6 @@ fn claim_pk(instance: &str) -> String {
 
 fn millis(t: DateTime<Utc>) -> AttributeValue {
     n(t.timestamp_millis())
-}
-
-fn number(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
-    item.get(key)?.as_n().ok()?.parse().ok()
-}
-
-fn text<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> Option<&'a str> {
-    item.get(key)?.as_s().ok().map(String::as_str)
 }
 
 /// The values the fence [`HELD`] names.

@@ -78,6 +78,16 @@ fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// A string attribute of `item`, if it has one.
+fn text<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> Option<&'a str> {
+    item.get(key)?.as_s().ok().map(String::as_str)
+}
+
+/// A number attribute of `item`, if it has one that fits.
+fn number(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
+    item.get(key)?.as_n().ok()?.parse().ok()
+}
+
 fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
@@ -265,7 +275,7 @@ impl DynamoLedger {
     /// Who holds the claim on `instance` now (after a lost race).
     async fn claim_holder(&self, pk: &str) -> Result<Option<String>, LedgerError> {
         let item = self.item("dynamodb:GetItem", pk, "claim").await?;
-        Ok(item.and_then(|i| i.get("holder").and_then(|h| h.as_s().ok()).cloned()))
+        Ok(item.and_then(|i| text(&i, "holder").map(str::to_owned)))
     }
 
     /// One item, read consistently (after a lost race, to name the winner).
@@ -300,16 +310,13 @@ impl DynamoLedger {
         let item = self
             .item("dynamodb:GetItem (node slot)", &slot_pk(slot), "slot")
             .await?;
-        let text = |i: &HashMap<String, AttributeValue>, k: &str| {
-            i.get(k).and_then(|v| v.as_s().ok()).cloned()
-        };
         Ok(item.and_then(|i| {
             Some(SlotHolder {
                 slot,
-                holder: text(&i, "holder")?,
-                node: text(&i, "node").unwrap_or_default(),
+                holder: text(&i, "holder")?.to_owned(),
+                node: text(&i, "node").unwrap_or_default().to_owned(),
                 until: text(&i, "leased_until")
-                    .and_then(|t| parse_time(&t))
+                    .and_then(parse_time)
                     .unwrap_or(DateTime::UNIX_EPOCH),
             })
         }))

@@ -12,7 +12,8 @@ use reflex_core::ledger::{BudgetWindow, LedgerError, SlotHolder};
 use reflex_core::vocab::target::TargetRef;
 
 use super::{
-    BY_ID_INDEX, BY_TIME_INDEX, DynamoLedger, MAX_DAYS, Order, budget_pk, day_pk, s, target_key,
+    BY_ID_INDEX, BY_TIME_INDEX, DynamoLedger, MAX_DAYS, Order, budget_pk, day_pk, number, s,
+    target_key, text,
 };
 
 impl DynamoLedger {
@@ -91,12 +92,8 @@ impl DynamoLedger {
         let Some(item) = self.item("dynamodb:GetItem (lease)", &pk, "lease").await? else {
             return Ok(None);
         };
-        let holder = item.get("holder").and_then(|v| v.as_s().ok()).cloned();
-        let until = item
-            .get("expires_at")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|t| t.parse::<i64>().ok())
-            .and_then(|t| DateTime::from_timestamp(t, 0));
+        let holder = text(&item, "holder").map(str::to_owned);
+        let until = number(&item, "expires_at").and_then(|t| DateTime::from_timestamp(t, 0));
         Ok(match (holder, until) {
             (Some(holder), Some(until)) if until > now => Some((holder, until)),
             _ => None,

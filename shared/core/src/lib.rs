@@ -19,6 +19,7 @@
 
 pub mod alarm_metrics;
 pub mod alert;
+pub mod approval;
 pub mod audit;
 pub mod cluster;
 pub mod decode;

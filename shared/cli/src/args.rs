@@ -172,7 +172,7 @@ fn parse_span(s: &str) -> Result<Span, String> {
 fn parse_verdict(s: &str) -> Result<Verdict, String> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
         format!(
-            "unknown verdict {s:?}: expected executed, planned, suppressed, no_match, ignored, rejected or failed"
+            "unknown verdict {s:?}: expected executed, planned, suppressed, no_match, ignored, rejected, failed or awaiting_approval"
         )
     })
 }

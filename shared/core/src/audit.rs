@@ -212,6 +212,7 @@ mod tests {
             Verdict::Ignored,
             Verdict::Rejected,
             Verdict::Failed,
+            Verdict::AwaitingApproval,
         ]
         .iter()
         .map(|v| {
@@ -231,7 +232,8 @@ mod tests {
                 "no_match",
                 "ignored",
                 "rejected",
-                "failed"
+                "failed",
+                "awaiting_approval"
             ]
         );
     }

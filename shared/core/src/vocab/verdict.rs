@@ -23,6 +23,9 @@ pub enum Verdict {
     Rejected,
     /// The action or its verification failed.
     Failed,
+    /// The rule asks for a human's approval first: the record's steps are the plan, and
+    /// nothing is performed until `reflex approve` or a signed link approves it.
+    AwaitingApproval,
 }
 
 impl Verdict {
@@ -36,6 +39,7 @@ impl Verdict {
             Verdict::Ignored => "ignored",
             Verdict::Rejected => "rejected",
             Verdict::Failed => "failed",
+            Verdict::AwaitingApproval => "awaiting_approval",
         }
     }
 

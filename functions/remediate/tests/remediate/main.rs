@@ -70,12 +70,20 @@ impl reflex_core::ledger::Notifier for Pager {
 
 /// The live kube adapter on `fake`, with test timings.
 pub fn kube_on(fake: &reflex_fake_kube::FakeKube) -> reflex_kube::KubeCluster {
+    kube_waiting(fake, std::time::Duration::from_secs(2))
+}
+
+/// [`kube_on`], waiting up to `request_timeout` for each answer.
+pub fn kube_waiting(
+    fake: &reflex_fake_kube::FakeKube,
+    request_timeout: std::time::Duration,
+) -> reflex_kube::KubeCluster {
     use std::time::Duration;
     reflex_kube::install_crypto_provider();
     reflex_kube::KubeCluster::from_config(kube::Config::new(fake.url().parse().unwrap()))
         .unwrap()
         .with_settings(reflex_kube::Settings {
-            request_timeout: Duration::from_secs(2),
+            request_timeout,
             poll_interval: Duration::from_millis(25),
             backoff_min: Duration::from_millis(10),
             backoff_max: Duration::from_millis(50),

@@ -10,14 +10,16 @@ use reflex_core::ledger::MemoryLedger;
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, Verdict};
-use reflex_fake_kube::FakeKube;
-use reflex_remediate::{Deps, EvidenceNotifier, handle};
+use reflex_fake_kube::{FakeKube, Route};
+use std::time::Duration;
+
+use reflex_remediate::{Deps, EvidenceNotifier, GATHER_TIMEOUT, handle};
 use reflex_test_support::aws::moto_aws;
 use reflex_test_support::queue::{Delivery, SubscribedQueue};
 use reflex_test_support::unique;
 use serde_json::json;
 
-use crate::{event, kube_on, lambda_event, now, voting_app};
+use crate::{event, kube_on, kube_waiting, lambda_event, now, voting_app};
 
 const POD: &str = "worker-69d4c8b7f-h7s2d";
 
@@ -69,6 +71,11 @@ async fn restart_and_read(fake: &FakeKube) -> String {
 /// Handles catalog event `file` in enforce mode and returns the text message that reached
 /// the topic.
 async fn act_and_read(fake: &FakeKube, file: &str) -> String {
+    act_on_and_read(&kube_on(fake), file).await
+}
+
+/// [`act_and_read`] through the live adapter `kube`.
+async fn act_on_and_read(kube: &reflex_kube::KubeCluster, file: &str) -> String {
     let aws = moto_aws().await;
     let sns_client = aws_sdk_sns::Client::new(aws.sdk_config());
     let topic = sns_client
@@ -81,8 +88,7 @@ async fn act_and_read(fake: &FakeKube, file: &str) -> String {
         .unwrap();
     let queue = SubscribedQueue::subscribe(aws.sdk_config(), &topic, "notify", Delivery::Raw).await;
     let sns = SnsNotifier::with_client(sns_client, &topic);
-    let kube = kube_on(fake);
-    let notifier = EvidenceNotifier::new(&kube, &sns);
+    let notifier = EvidenceNotifier::new(kube, &sns);
     let mut policy = Policy::default_policy();
     policy.guardrails.timeouts.verify = Span::from_secs(2);
     let (ledger, fleet) = (MemoryLedger::new(), voting_app());
@@ -92,8 +98,8 @@ async fn act_and_read(fake: &FakeKube, file: &str) -> String {
             mode: Mode::Enforce,
         },
         adapters: Adapters {
-            cluster: Some(&kube),
-            live: Some((&kube, &fleet)),
+            cluster: Some(kube),
+            live: Some((kube, &fleet)),
             ledger: &ledger,
             notifier: &notifier,
             alarms: &(),
@@ -194,6 +200,43 @@ async fn missing_logs_are_said_and_the_action_still_goes_ahead() {
         text.contains("logs unavailable: container worker of pod production/"),
         "{text}"
     );
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn evidence_too_slow_to_read_is_said_and_the_action_still_goes_ahead() {
+    let fake = cluster().await;
+    fake.set_log(
+        "production",
+        POD,
+        "worker",
+        true,
+        "panic: redis: connection refused",
+    );
+    // Each read answers within its own bound (EVIDENCE_CALL_TIMEOUT, 3 s); the log and the
+    // Events together take longer than the gathering's.
+    let slow = Duration::from_millis(2800);
+    assert!(slow * 2 > GATHER_TIMEOUT);
+    fake.faults().delay(Route::regex("/log$").unwrap(), slow);
+    fake.faults().delay(Route::regex("/events$").unwrap(), slow);
+    let patient = kube_waiting(&fake, slow * 2);
+
+    let text = act_on_and_read(&patient, "sns-alertmanager/pod-crashloop-worker.json").await;
+    assert!(
+        text.contains(&format!(
+            "evidence unavailable: not read within {}s",
+            GATHER_TIMEOUT.as_secs()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("panic: redis"), "{text}");
+    // The restart itself was not held back by the slow read.
+    let deletes = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE" && r.path.ends_with(POD))
+        .count();
+    assert_eq!(deletes, 1);
     fake.shutdown().await;
 }
 

@@ -6,10 +6,15 @@
 //! notification, and the intake function's page publishes an [`ApprovalMessage`] to the
 //! alerts topic, which `remediate` performs like `reflex approve`. A link is signed with an
 //! HMAC key that never appears in a log or a record; [`ApprovalLinks`] is what both functions
-//! ask of whoever holds that key.
+//! ask of whoever holds that key, and [`HmacLinks`] its implementation (pure: the key's
+//! bytes are loaded from Secrets Manager or SSM by the AWS adapter and handed in).
+
+use std::fmt;
 
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 /// The body of the SNS message by which an approval link asks `remediate` to perform an
 /// approval: `{"reflex_approval": {"approves": ID, "approver": WHO, "expires": RFC3339, "sig": HEX}}`.
@@ -47,8 +52,8 @@ pub enum LinkRefusal {
     Expired(DateTime<Utc>),
 }
 
-/// Signs and checks approval links. Implemented by the holder of the HMAC key (the AWS
-/// adapter loads it from Secrets Manager or an SSM SecureString).
+/// Signs and checks approval links. Implemented by [`HmacLinks`], over the HMAC key the AWS adapter
+/// loads from Secrets Manager or an SSM SecureString.
 pub trait ApprovalLinks: Send + Sync {
     /// The signed URL that approves record `id` until `expires`.
     fn link(&self, id: &str, expires: DateTime<Utc>) -> String;
@@ -63,9 +68,231 @@ pub trait ApprovalLinks: Send + Sync {
     ) -> Result<(), LinkRefusal>;
 }
 
+/// The shortest HMAC key accepted: 32 bytes, the output size of SHA-256.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// The HMAC-SHA256 signer of approval links. A link is
+/// `BASE/approvals/ID?expires=UNIX_SECONDS&sig=HEX`; the signature covers the record id and
+/// the expiry (`ID`, a newline, the Unix seconds), so neither can be changed without the key.
+/// The key is never printed: `Debug` shows only the base URL.
+#[derive(Clone)]
+pub struct HmacLinks {
+    key: Vec<u8>,
+    base_url: String,
+}
+
+/// Why a key cannot sign links.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The key is shorter than [`MIN_KEY_BYTES`].
+    #[error("the approval link key has {0} bytes; at least {MIN_KEY_BYTES} are needed")]
+    TooShort(usize),
+}
+
+impl HmacLinks {
+    /// A signer for links under `base_url` (the intake function URL; a trailing `/` is
+    /// dropped).
+    pub fn new(key: impl Into<Vec<u8>>, base_url: &str) -> Result<Self, KeyError> {
+        let key = key.into();
+        if key.len() < MIN_KEY_BYTES {
+            return Err(KeyError::TooShort(key.len()));
+        }
+        Ok(HmacLinks {
+            key,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The MAC over what a link's signature covers.
+    fn mac(&self, id: &str, expires: DateTime<Utc>) -> Hmac<Sha256> {
+        // Any key length is valid for HMAC; `new` has checked it is long enough.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC accepts keys of any length");
+        mac.update(id.as_bytes());
+        mac.update(b"\n");
+        mac.update(expires.timestamp().to_string().as_bytes());
+        mac
+    }
+
+    /// The signature of a link, lowercase hex.
+    pub fn sign(&self, id: &str, expires: DateTime<Utc>) -> String {
+        hex(&self.mac(id, expires).finalize().into_bytes())
+    }
+}
+
+impl fmt::Debug for HmacLinks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HmacLinks")
+            .field("key", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+impl ApprovalLinks for HmacLinks {
+    fn link(&self, id: &str, expires: DateTime<Utc>) -> String {
+        format!(
+            "{}/approvals/{}?expires={}&sig={}",
+            self.base_url,
+            path_segment(id),
+            expires.timestamp(),
+            self.sign(id, expires)
+        )
+    }
+
+    fn verify(
+        &self,
+        id: &str,
+        expires: DateTime<Utc>,
+        sig: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LinkRefusal> {
+        if sig.is_empty() {
+            return Err(LinkRefusal::Unsigned);
+        }
+        let sig = unhex(sig).ok_or(LinkRefusal::Tampered)?;
+        self.mac(id, expires)
+            .verify_slice(&sig)
+            .map_err(|_| LinkRefusal::Tampered)?;
+        if now >= expires {
+            return Err(LinkRefusal::Expired(expires));
+        }
+        Ok(())
+    }
+}
+
+/// `bytes` as lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex digits (either case) as bytes; `None` for an odd length or a non-hex character.
+fn unhex(hex: &str) -> Option<Vec<u8>> {
+    let digits = hex.as_bytes();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks_exact(2)
+        .map(|pair| {
+            let hi = (pair[0] as char).to_digit(16)?;
+            let lo = (pair[1] as char).to_digit(16)?;
+            u8::try_from(hi * 16 + lo).ok()
+        })
+        .collect()
+}
+
+/// `id` as one URL path segment: unreserved characters as they are, anything else
+/// percent-encoded.
+fn path_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn at(rfc3339: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+    }
+
+    fn links() -> HmacLinks {
+        HmacLinks::new(KEY, "https://intake.example/").unwrap()
+    }
+
+    #[test]
+    fn a_link_names_the_record_and_expiry_and_its_signature_verifies_until_it_expires() {
+        let expires = at("2026-11-20T10:00:00Z");
+        let link = links().link("r-1", expires);
+        let sig = links().sign("r-1", expires);
+        assert_eq!(
+            link,
+            format!("https://intake.example/approvals/r-1?expires=1795168800&sig={sig}")
+        );
+        assert_eq!(sig.len(), 64);
+        let before = at("2026-11-20T09:59:59Z");
+        assert_eq!(links().verify("r-1", expires, &sig, before), Ok(()));
+        assert_eq!(
+            links().verify("r-1", expires, &sig.to_uppercase(), before),
+            Ok(())
+        );
+        assert_eq!(
+            links().verify("r-1", expires, &sig, expires),
+            Err(LinkRefusal::Expired(expires))
+        );
+    }
+
+    #[test]
+    fn a_changed_id_expiry_signature_or_key_is_tampered_and_no_signature_is_unsigned() {
+        let expires = at("2026-11-20T10:00:00Z");
+        let now = at("2026-11-20T09:00:00Z");
+        let sig = links().sign("r-1", expires);
+        let later = at("2026-11-20T11:00:00Z");
+        assert_eq!(
+            links().verify("r-2", expires, &sig, now),
+            Err(LinkRefusal::Tampered)
+        );
+        assert_eq!(
+            links().verify("r-1", later, &sig, now),
+            Err(LinkRefusal::Tampered)
+        );
+        let mut flipped = sig.clone().into_bytes();
+        flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        assert_eq!(
+            links().verify("r-1", expires, &flipped, now),
+            Err(LinkRefusal::Tampered)
+        );
+        assert_eq!(
+            links().verify("r-1", expires, "zz", now),
+            Err(LinkRefusal::Tampered)
+        );
+        assert_eq!(
+            links().verify("r-1", expires, &sig[..63], now),
+            Err(LinkRefusal::Tampered)
+        );
+        let other =
+            HmacLinks::new(b"another key, at least 32 bytes long".to_vec(), "https://x").unwrap();
+        assert_eq!(
+            other.verify("r-1", expires, &sig, now),
+            Err(LinkRefusal::Tampered)
+        );
+        assert_eq!(
+            links().verify("r-1", expires, "", now),
+            Err(LinkRefusal::Unsigned)
+        );
+    }
+
+    #[test]
+    fn a_short_key_is_refused_and_the_key_is_never_printed() {
+        assert_eq!(
+            HmacLinks::new(b"short".to_vec(), "https://x").unwrap_err(),
+            KeyError::TooShort(5)
+        );
+        let printed = format!("{:?}", links());
+        assert!(!printed.contains("0123456789abcdef"), "{printed}");
+        assert!(printed.contains("https://intake.example"), "{printed}");
+    }
+
+    #[test]
+    fn an_id_outside_the_unreserved_characters_is_percent_encoded_in_the_link() {
+        let expires = at("2026-11-20T10:00:00Z");
+        let link = links().link("a/b c", expires);
+        assert!(
+            link.starts_with("https://intake.example/approvals/a%2Fb%20c?expires="),
+            "{link}"
+        );
+    }
 
     #[test]
     fn the_message_reads_and_writes_its_documented_shape() {

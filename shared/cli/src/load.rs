@@ -23,6 +23,6 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
 pub fn load_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read cluster snapshot {}", path.display()))?;
-    Snapshot::from_json(&bytes)
+    Snapshot::from_json_vec(bytes)
         .with_context(|| format!("cluster snapshot {} refused", path.display()))
 }

@@ -685,6 +685,35 @@ fn without_a_cluster_reflex_plans_what_it_can_and_says_what_it_did_not_check() {
 }
 
 #[test]
+fn a_malformed_snapshot_item_fails_the_decision_that_reads_it_and_names_the_item() {
+    let bad = edited_snapshot(
+        "bad-worker-pod.json",
+        "Pod",
+        "worker-69d4c8b7f-h7s2d",
+        |pod| pod["status"]["phase"] = 3.into(),
+    );
+    let (code, records) = replay_json(&[
+        "--cluster",
+        &bad,
+        &event("alertmanager/pod-crashloop-worker.json"),
+        &event("alertmanager/pod-crashloop-vote-recent-rollout.json"),
+    ]);
+    assert_eq!(code, 1, "{records:?}");
+    assert_eq!(records[0]["verdict"], "failed");
+    assert!(
+        reason(&records[0]).contains("cluster snapshot item")
+            && reason(&records[0]).contains("(Pod worker-69d4c8b7f-h7s2d): status.phase"),
+        "{}",
+        reason(&records[0])
+    );
+    // The other alert reads none of it and is decided as against the intact file.
+    assert_eq!(
+        decision(&records[1]),
+        d("planned", "rollback", "Deployment production/vote")
+    );
+}
+
+#[test]
 fn configuration_errors_exit_2_with_a_message() {
     let out = reflex(&[
         "replay",

@@ -95,7 +95,7 @@ impl EvidenceSource for Snapshot {
         } else {
             Ok(s.events
                 .iter()
-                .filter_map(|e| SnapshotEvent::deserialize(e).ok())
+                .filter_map(|e| serde_json::from_str::<SnapshotEvent>(&s.text[e.clone()]).ok())
                 .filter(|e| e.about(subject))
                 .map(|e| e.shown())
                 .collect())

@@ -17,10 +17,20 @@
 //! drain finds no claim of a pod in a snapshot holding none at all,
 //! [`ClusterView::missing_kind`] says so, so the note points at the `kubectl get` command
 //! rather than at the cluster.
+//!
+//! Loading only skims the file (one pass for the `List`, one per item for its kind, name,
+//! labels and `spec.nodeName`) and keeps it; each object is decoded when a read first needs
+//! it (`table.rs`). A replay reads a handful of objects, so this is what makes a
+//! 30 MB snapshot cost tens of milliseconds instead of the decoding of every item. The
+//! price is where a malformed item is reported: not at load but by every read that could
+//! return it, which fails with the item's index, kind, name and field path. A read that
+//! selects by node or label skips an item only when its skimmed `spec.nodeName` or labels
+//! show it cannot match, so a bad item is never silently left out.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::{Future, ready};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use reflex_core::cluster::{Actuator, ClusterError, ClusterView, Fleet, ReadResult, Submit};
 
@@ -34,6 +44,7 @@ use reflex_core::vocab::labels::{KARPENTER_API_VERSION, NODEPOOL_LABEL};
 use reflex_core::vocab::op::{Op, PodRef};
 use reflex_core::vocab::target::TargetKind;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 /// Why a snapshot file could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -57,25 +68,38 @@ pub enum SnapshotError {
 }
 
 mod evidence;
+mod table;
+
+use table::{Hints, Raw, Span, Table};
 
 type Key = (String, String);
 
-#[derive(Debug, Default, Clone)]
+impl From<SnapshotError> for ClusterError {
+    /// An item a read needed did not decode: the read fails with the item's index, kind,
+    /// name and field path (not worth retrying: the file will not change).
+    fn from(e: SnapshotError) -> Self {
+        ClusterError::Unsupported(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
 struct State {
-    pods: BTreeMap<Key, Pod>,
-    replica_sets: BTreeMap<Key, ReplicaSet>,
-    workloads: BTreeMap<(TargetKind, String, String), Workload>,
-    namespaces: BTreeMap<String, Namespace>,
-    nodes: BTreeMap<String, Node>,
-    pdbs: BTreeMap<Key, Pdb>,
-    hpas: BTreeMap<Key, Hpa>,
-    pvcs: BTreeMap<Key, Pvc>,
-    pvs: BTreeMap<String, Pv>,
-    nodeclaims: BTreeMap<String, NodeClaim>,
-    services: BTreeMap<Key, Service>,
-    target_group_bindings: BTreeMap<Key, TargetGroupBinding>,
-    /// Event items as they are in the file, read for notifications (`evidence.rs`).
-    events: Vec<serde_json::Value>,
+    /// The file, shared by every copy of the state: items are decoded from it on first use.
+    text: Arc<String>,
+    pods: Table<Key, Pod>,
+    replica_sets: Table<Key, ReplicaSet>,
+    workloads: Table<(TargetKind, String, String), Workload>,
+    namespaces: Table<String, Namespace>,
+    nodes: Table<String, Node>,
+    pdbs: Table<Key, Pdb>,
+    hpas: Table<Key, Hpa>,
+    pvcs: Table<Key, Pvc>,
+    pvs: Table<String, Pv>,
+    nodeclaims: Table<String, NodeClaim>,
+    services: Table<Key, Service>,
+    target_group_bindings: Table<Key, TargetGroupBinding>,
+    /// Event items, read for notifications (`evidence.rs`).
+    events: Vec<Span>,
     /// Kinds present in the file that reflex does not read, with counts.
     skipped: BTreeMap<String, usize>,
     /// Instances the simulated fleet terminated.
@@ -102,7 +126,8 @@ impl Clone for Snapshot {
 /// Counts of what a snapshot holds, for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    /// Nodes, and how many are Ready.
+    /// Nodes, and how many are Ready (a node item that does not decode is not counted
+    /// Ready).
     pub nodes: (usize, usize),
     /// Namespaces.
     pub namespaces: usize,
@@ -123,34 +148,78 @@ struct List<'a> {
     #[serde(default)]
     kind: Option<&'a str>,
     #[serde(borrow)]
-    items: Vec<&'a serde_json::value::RawValue>,
+    items: Vec<&'a RawValue>,
 }
 
+/// What the skim reads of an item: its kind and name, and where its labels and
+/// `spec.nodeName` are. Every other field is skipped unread.
 #[derive(Deserialize)]
 struct Head<'a> {
     #[serde(default, borrow)]
-    kind: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    metadata: HeadMeta,
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    metadata: HeadMeta<'a>,
+    #[serde(default, borrow)]
+    spec: Option<HeadSpec<'a>>,
 }
 
 #[derive(Deserialize, Default)]
-struct HeadMeta {
+struct HeadMeta<'a> {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default, borrow)]
+    labels: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct HeadSpec<'a> {
+    #[serde(default, borrow, rename = "nodeName")]
+    node_name: Option<&'a RawValue>,
+}
+
+/// The skim of an item whose labels or spec are not of the expected shape: its kind and
+/// name only (the item's decoding says what is wrong, when a read needs it).
+#[derive(Deserialize)]
+struct MinHead<'a> {
+    #[serde(default, borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    metadata: MinMeta,
+}
+
+#[derive(Deserialize, Default)]
+struct MinMeta {
     #[serde(default)]
     name: String,
     #[serde(default)]
     namespace: Option<String>,
 }
 
-/// Decodes one item: a plain decode, and only for an item that fails, a second decode
-/// that tracks the field path for the error message, so items that decode do not pay for
-/// path tracking.
-fn decode<T: serde::de::DeserializeOwned>(
-    raw: &serde_json::value::RawValue,
-) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    serde_json::from_str(raw.get()).or_else(|_| {
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
-    })
+/// The kinds reflex reads.
+const KINDS: [&str; 15] = [
+    "Pod",
+    "ReplicaSet",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Namespace",
+    "Node",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "NodeClaim",
+    "Service",
+    "TargetGroupBinding",
+    "Event",
+];
+
+/// Where `part`, a slice of `text`, is in it.
+fn span(text: &str, part: &str) -> Span {
+    let start = part.as_ptr() as usize - text.as_ptr() as usize;
+    start..start + part.len()
 }
 
 fn key(ns: &str, name: &str) -> Key {
@@ -163,95 +232,100 @@ impl Snapshot {
     /// List (HorizontalPodAutoscalers, Karpenter NodeClaims, Services,
     /// TargetGroupBindings and Events are read too). Other kinds
     /// are skipped and counted.
+    ///
+    /// The file is skimmed, not decoded: it must be a JSON `List` whose items each have a
+    /// `kind` and a string `metadata.name`, or it is refused here; an item is decoded when
+    /// a read first needs it, and an item that does not decode as its kind fails that
+    /// read with [`SnapshotError::Item`]'s message (see [`table`]).
     pub fn from_json(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        Snapshot::from_json_vec(bytes.to_vec())
+    }
+
+    /// [`Snapshot::from_json`] of a file read whole, without copying it.
+    pub fn from_json_vec(bytes: Vec<u8>) -> Result<Snapshot, SnapshotError> {
+        let text = String::from_utf8(bytes)
+            .map_err(|e| SnapshotError::NotAList(format!("not UTF-8: {}", e.utf8_error())))?;
+        let text = Arc::new(text);
+        let mut state = State {
+            text: Arc::clone(&text),
+            pods: Table::default(),
+            replica_sets: Table::default(),
+            workloads: Table::default(),
+            namespaces: Table::default(),
+            nodes: Table::default(),
+            pdbs: Table::default(),
+            hpas: Table::default(),
+            pvcs: Table::default(),
+            pvs: Table::default(),
+            nodeclaims: Table::default(),
+            services: Table::default(),
+            target_group_bindings: Table::default(),
+            events: Vec::new(),
+            skipped: BTreeMap::new(),
+            terminated: Vec::new(),
+            seq: 0,
+        };
         let list: List<'_> =
-            serde_json::from_slice(bytes).map_err(|e| SnapshotError::NotAList(e.to_string()))?;
+            serde_json::from_str(&text).map_err(|e| SnapshotError::NotAList(e.to_string()))?;
         if let Some(kind) = list.kind
             && !kind.ends_with("List")
         {
             return Err(SnapshotError::NotAList(format!("kind is {kind:?}")));
         }
-        let mut state = State::default();
-        for (index, raw) in list.items.into_iter().enumerate() {
-            let head: Head<'_> = serde_json::from_str(raw.get())
-                .map_err(|e| SnapshotError::NotAList(format!("items[{index}]: {e}")))?;
-            let kind = head.kind.as_deref().unwrap_or("").to_owned();
-            let name = head.metadata.name.clone();
-            let ns = head.metadata.namespace.clone().unwrap_or_default();
-            let item_err = |source| SnapshotError::Item {
-                index,
-                kind: kind.clone(),
-                name: name.clone(),
-                source,
-            };
-            match kind.as_str() {
-                "Pod" => {
-                    state
-                        .pods
-                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
-                }
-                "ReplicaSet" => {
-                    state
-                        .replica_sets
-                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
-                }
-                "Deployment" | "StatefulSet" | "DaemonSet" => {
-                    let k = match kind.as_str() {
-                        "Deployment" => TargetKind::Deployment,
-                        "StatefulSet" => TargetKind::StatefulSet,
-                        _ => TargetKind::DaemonSet,
+        for (index, item) in list.items.into_iter().enumerate() {
+            let (kind, name, ns, hints) = match serde_json::from_str::<Head<'_>>(item.get()) {
+                Ok(head) => {
+                    let hints = Hints {
+                        labels: head.metadata.labels.map(|l| span(&text, l.get())),
+                        node_name: head
+                            .spec
+                            .and_then(|s| s.node_name)
+                            .map(|n| span(&text, n.get())),
                     };
-                    state
-                        .workloads
-                        .insert((k, ns, name.clone()), decode(raw).map_err(item_err)?);
+                    let m = head.metadata;
+                    (head.kind, m.name, m.namespace, Some(hints))
                 }
-                "Namespace" => {
-                    state
-                        .namespaces
-                        .insert(name.clone(), decode(raw).map_err(item_err)?);
+                Err(_) => {
+                    let head: MinHead<'_> = serde_json::from_str(item.get())
+                        .map_err(|e| SnapshotError::NotAList(format!("items[{index}]: {e}")))?;
+                    let m = head.metadata;
+                    (head.kind, m.name, m.namespace, None)
                 }
-                "Node" => {
-                    state
-                        .nodes
-                        .insert(name.clone(), decode(raw).map_err(item_err)?);
-                }
-                "PodDisruptionBudget" => {
-                    state
-                        .pdbs
-                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
-                }
-                "HorizontalPodAutoscaler" => {
-                    state
-                        .hpas
-                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
-                }
-                "PersistentVolumeClaim" => {
-                    state
-                        .pvcs
-                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
-                }
-                "PersistentVolume" => {
-                    state
-                        .pvs
-                        .insert(name.clone(), decode(raw).map_err(item_err)?);
-                }
-                "NodeClaim" => {
-                    state
-                        .nodeclaims
-                        .insert(name.clone(), decode(raw).map_err(item_err)?);
-                }
-                "Service" => {
-                    state
-                        .services
-                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
-                }
-                "TargetGroupBinding" => {
-                    state
-                        .target_group_bindings
-                        .insert(key(&ns, &name), decode(raw).map_err(item_err)?);
-                }
-                "Event" => state.events.push(decode(raw).map_err(item_err)?),
-                other => *state.skipped.entry(other.to_owned()).or_default() += 1,
+            };
+            let kind = kind.as_deref().unwrap_or("");
+            let Some(kind) = KINDS.iter().copied().find(|k| *k == kind) else {
+                *state.skipped.entry(kind.to_owned()).or_default() += 1;
+                continue;
+            };
+            let ns = ns.unwrap_or_default();
+            let raw = Raw {
+                index,
+                kind,
+                item: span(&text, item.get()),
+                hints,
+            };
+            match kind {
+                "Pod" => state.pods.insert_raw((ns, name), raw),
+                "ReplicaSet" => state.replica_sets.insert_raw((ns, name), raw),
+                "Deployment" => state
+                    .workloads
+                    .insert_raw((TargetKind::Deployment, ns, name), raw),
+                "StatefulSet" => state
+                    .workloads
+                    .insert_raw((TargetKind::StatefulSet, ns, name), raw),
+                "DaemonSet" => state
+                    .workloads
+                    .insert_raw((TargetKind::DaemonSet, ns, name), raw),
+                "Namespace" => state.namespaces.insert_raw(name, raw),
+                "Node" => state.nodes.insert_raw(name, raw),
+                "PodDisruptionBudget" => state.pdbs.insert_raw((ns, name), raw),
+                "HorizontalPodAutoscaler" => state.hpas.insert_raw((ns, name), raw),
+                "PersistentVolumeClaim" => state.pvcs.insert_raw((ns, name), raw),
+                "PersistentVolume" => state.pvs.insert_raw(name, raw),
+                "NodeClaim" => state.nodeclaims.insert_raw(name, raw),
+                "Service" => state.services.insert_raw((ns, name), raw),
+                "TargetGroupBinding" => state.target_group_bindings.insert_raw((ns, name), raw),
+                _ => state.events.push(raw.item),
             }
         }
         Ok(Snapshot {
@@ -267,14 +341,23 @@ impl Snapshot {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Runs `f` on the state; an item that does not decode fails the read.
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<R, SnapshotError>,
+    ) -> std::future::Ready<ReadResult<R>> {
+        ready(f(&mut self.state()).map_err(ClusterError::from))
+    }
+
     /// What the snapshot holds.
     pub fn summary(&self) -> Summary {
-        let s = self.state();
+        let s = &mut *self.state();
+        let ready_nodes = s
+            .nodes
+            .values(&s.text)
+            .map_or(0, |nodes| nodes.iter().filter(|n| n.is_ready()).count());
         Summary {
-            nodes: (
-                s.nodes.len(),
-                s.nodes.values().filter(|n| n.is_ready()).count(),
-            ),
+            nodes: (s.nodes.len(), ready_nodes),
             namespaces: s.namespaces.len(),
             pods: s.pods.len(),
             workloads: s.workloads.len(),
@@ -284,27 +367,48 @@ impl Snapshot {
         }
     }
 
-    /// A pod as the snapshot (or its simulation) now has it.
+    /// A pod as the snapshot (or its simulation) now has it (`None` too when its item
+    /// does not decode; a read says why).
     pub fn pod_now(&self, namespace: &str, name: &str) -> Option<Pod> {
-        self.state().pods.get(&key(namespace, name)).cloned()
-    }
-
-    /// A node as the snapshot (or its simulation) now has it.
-    pub fn node_now(&self, name: &str) -> Option<Node> {
-        self.state().nodes.get(name).cloned()
-    }
-
-    /// A workload as the snapshot (or its simulation) now has it.
-    pub fn workload_now(&self, kind: TargetKind, namespace: &str, name: &str) -> Option<Workload> {
-        self.state()
-            .workloads
-            .get(&(kind, namespace.to_owned(), name.to_owned()))
+        let s = &mut *self.state();
+        s.pods
+            .get(&s.text, &key(namespace, name))
+            .ok()
+            .flatten()
             .cloned()
     }
 
-    /// A Karpenter NodeClaim as the snapshot (or its simulation) now has it.
+    /// A node as the snapshot (or its simulation) now has it (`None` too when its item
+    /// does not decode).
+    pub fn node_now(&self, name: &str) -> Option<Node> {
+        let s = &mut *self.state();
+        s.nodes
+            .get(&s.text, &name.to_owned())
+            .ok()
+            .flatten()
+            .cloned()
+    }
+
+    /// A workload as the snapshot (or its simulation) now has it (`None` too when its
+    /// item does not decode).
+    pub fn workload_now(&self, kind: TargetKind, namespace: &str, name: &str) -> Option<Workload> {
+        let s = &mut *self.state();
+        s.workloads
+            .get(&s.text, &(kind, namespace.to_owned(), name.to_owned()))
+            .ok()
+            .flatten()
+            .cloned()
+    }
+
+    /// A Karpenter NodeClaim as the snapshot (or its simulation) now has it (`None` too
+    /// when its item does not decode).
     pub fn nodeclaim_now(&self, name: &str) -> Option<NodeClaim> {
-        self.state().nodeclaims.get(name).cloned()
+        let s = &mut *self.state();
+        s.nodeclaims
+            .get(&s.text, &name.to_owned())
+            .ok()
+            .flatten()
+            .cloned()
     }
 
     /// Instances the simulated fleet has terminated.
@@ -313,13 +417,18 @@ impl Snapshot {
     }
 }
 
+/// The objects of a selection, cloned.
+fn cloned<K, T: Clone>(selected: Vec<(&K, &mut T)>) -> Vec<T> {
+    selected.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
 impl ClusterView for Snapshot {
     fn pod(
         &self,
         namespace: &str,
         name: &str,
     ) -> impl Future<Output = ReadResult<Option<Pod>>> + Send {
-        ready(Ok(self.pod_now(namespace, name)))
+        self.read(|s| Ok(s.pods.get(&s.text, &key(namespace, name))?.cloned()))
     }
 
     fn replica_set(
@@ -327,11 +436,7 @@ impl ClusterView for Snapshot {
         namespace: &str,
         name: &str,
     ) -> impl Future<Output = ReadResult<Option<ReplicaSet>>> + Send {
-        ready(Ok(self
-            .state()
-            .replica_sets
-            .get(&key(namespace, name))
-            .cloned()))
+        self.read(|s| Ok(s.replica_sets.get(&s.text, &key(namespace, name))?.cloned()))
     }
 
     fn replica_sets(
@@ -339,13 +444,19 @@ impl ClusterView for Snapshot {
         namespace: &str,
         selector: &LabelSelector,
     ) -> impl Future<Output = ReadResult<Vec<ReplicaSet>>> + Send {
-        let s = self.state();
-        ready(Ok(s
-            .replica_sets
-            .iter()
-            .filter(|((ns, _), rs)| ns == namespace && selector.matches(&rs.metadata.labels))
-            .map(|(_, rs)| rs.clone())
-            .collect()))
+        self.read(|s| {
+            let text = &s.text;
+            Ok(s.replica_sets
+                .select(
+                    text,
+                    |(ns, _)| ns == namespace,
+                    |raw| raw.may_match(text, selector),
+                )?
+                .into_iter()
+                .filter(|(_, rs)| selector.matches(&rs.metadata.labels))
+                .map(|(_, rs)| rs.clone())
+                .collect())
+        })
     }
 
     fn workload(
@@ -354,49 +465,55 @@ impl ClusterView for Snapshot {
         namespace: &str,
         name: &str,
     ) -> impl Future<Output = ReadResult<Option<Workload>>> + Send {
-        ready(Ok(self.workload_now(kind, namespace, name)))
+        self.read(|s| {
+            Ok(s.workloads
+                .get(&s.text, &(kind, namespace.to_owned(), name.to_owned()))?
+                .cloned())
+        })
     }
 
     fn namespace(&self, name: &str) -> impl Future<Output = ReadResult<Option<Namespace>>> + Send {
-        ready(Ok(self.state().namespaces.get(name).cloned()))
+        self.read(|s| Ok(s.namespaces.get(&s.text, &name.to_owned())?.cloned()))
     }
 
     fn node(&self, name: &str) -> impl Future<Output = ReadResult<Option<Node>>> + Send {
-        ready(Ok(self.node_now(name)))
+        self.read(|s| Ok(s.nodes.get(&s.text, &name.to_owned())?.cloned()))
     }
 
     fn nodes(&self) -> impl Future<Output = ReadResult<Vec<Node>>> + Send {
-        ready(Ok(self.state().nodes.values().cloned().collect()))
+        self.read(|s| Ok(s.nodes.values(&s.text)?.into_iter().cloned().collect()))
     }
 
     fn pods_on_node(&self, node: &str) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send {
-        let s = self.state();
-        ready(Ok(s
-            .pods
-            .values()
-            .filter(|p| p.spec.node_name.as_deref() == Some(node))
-            .cloned()
-            .collect()))
+        self.read(|s| {
+            let text = &s.text;
+            Ok(s.pods
+                .select(text, |_| true, |raw| raw.may_be_on(text, node))?
+                .into_iter()
+                .filter(|(_, p)| p.spec.node_name.as_deref() == Some(node))
+                .map(|(_, p)| p.clone())
+                .collect())
+        })
     }
 
     fn pdbs(&self, namespace: &str) -> impl Future<Output = ReadResult<Vec<Pdb>>> + Send {
-        let s = self.state();
-        ready(Ok(s
-            .pdbs
-            .iter()
-            .filter(|((ns, _), _)| ns == namespace)
-            .map(|(_, p)| p.clone())
-            .collect()))
+        self.read(|s| {
+            Ok(cloned(s.pdbs.select(
+                &s.text,
+                |(ns, _)| ns == namespace,
+                |_| true,
+            )?))
+        })
     }
 
     fn hpas(&self, namespace: &str) -> impl Future<Output = ReadResult<Vec<Hpa>>> + Send {
-        let s = self.state();
-        ready(Ok(s
-            .hpas
-            .iter()
-            .filter(|((ns, _), _)| ns == namespace)
-            .map(|(_, h)| h.clone())
-            .collect()))
+        self.read(|s| {
+            Ok(cloned(s.hpas.select(
+                &s.text,
+                |(ns, _)| ns == namespace,
+                |_| true,
+            )?))
+        })
     }
 
     fn pods_selected(
@@ -404,13 +521,19 @@ impl ClusterView for Snapshot {
         namespace: &str,
         selector: &LabelSelector,
     ) -> impl Future<Output = ReadResult<Vec<Pod>>> + Send {
-        let s = self.state();
-        ready(Ok(s
-            .pods
-            .iter()
-            .filter(|((ns, _), p)| ns == namespace && selector.matches(&p.metadata.labels))
-            .map(|(_, p)| p.clone())
-            .collect()))
+        self.read(|s| {
+            let text = &s.text;
+            Ok(s.pods
+                .select(
+                    text,
+                    |(ns, _)| ns == namespace,
+                    |raw| raw.may_match(text, selector),
+                )?
+                .into_iter()
+                .filter(|(_, p)| selector.matches(&p.metadata.labels))
+                .map(|(_, p)| p.clone())
+                .collect())
+        })
     }
 
     fn pvc(
@@ -418,32 +541,32 @@ impl ClusterView for Snapshot {
         namespace: &str,
         name: &str,
     ) -> impl Future<Output = ReadResult<Option<Pvc>>> + Send {
-        ready(Ok(self.state().pvcs.get(&key(namespace, name)).cloned()))
+        self.read(|s| Ok(s.pvcs.get(&s.text, &key(namespace, name))?.cloned()))
     }
 
     fn pv(&self, name: &str) -> impl Future<Output = ReadResult<Option<Pv>>> + Send {
-        ready(Ok(self.state().pvs.get(name).cloned()))
+        self.read(|s| Ok(s.pvs.get(&s.text, &name.to_owned())?.cloned()))
     }
 
     fn nodeclaim(&self, name: &str) -> impl Future<Output = ReadResult<Option<NodeClaim>>> + Send {
-        ready(Ok(self.nodeclaim_now(name)))
+        self.read(|s| Ok(s.nodeclaims.get(&s.text, &name.to_owned())?.cloned()))
     }
 
     fn nodeclaims(&self) -> impl Future<Output = ReadResult<Vec<NodeClaim>>> + Send {
-        ready(Ok(self.state().nodeclaims.values().cloned().collect()))
+        self.read(|s| Ok(s.nodeclaims.values(&s.text)?.into_iter().cloned().collect()))
     }
 
     fn deployments(
         &self,
         namespace: &str,
     ) -> impl Future<Output = ReadResult<Vec<Workload>>> + Send {
-        let s = self.state();
-        ready(Ok(s
-            .workloads
-            .iter()
-            .filter(|((kind, ns, _), _)| *kind == TargetKind::Deployment && ns == namespace)
-            .map(|(_, w)| w.clone())
-            .collect()))
+        self.read(|s| {
+            Ok(cloned(s.workloads.select(
+                &s.text,
+                |(kind, ns, _)| *kind == TargetKind::Deployment && ns == namespace,
+                |_| true,
+            )?))
+        })
     }
 
     fn service(
@@ -451,24 +574,20 @@ impl ClusterView for Snapshot {
         namespace: &str,
         name: &str,
     ) -> impl Future<Output = ReadResult<Option<Service>>> + Send {
-        ready(Ok(self
-            .state()
-            .services
-            .get(&key(namespace, name))
-            .cloned()))
+        self.read(|s| Ok(s.services.get(&s.text, &key(namespace, name))?.cloned()))
     }
 
     fn target_group_bindings(
         &self,
     ) -> impl Future<Output = ReadResult<Vec<TargetGroupBinding>>> + Send {
-        ready(Ok(self
-            .state()
-            .target_group_bindings
-            .values()
-            .cloned()
-            .collect()))
+        self.read(|s| {
+            Ok(s.target_group_bindings
+                .values(&s.text)?
+                .into_iter()
+                .cloned()
+                .collect())
+        })
     }
-
     fn missing_kind(&self, resource: &str) -> Option<String> {
         let s = self.state();
         let (empty, kinds) = match resource {
@@ -505,13 +624,15 @@ impl State {
 
     /// The simulated controller: a pod owned by a ReplicaSet, StatefulSet or DaemonSet comes
     /// back at once, Ready, on a schedulable node (DaemonSet pods stay on theirs).
-    fn replace(&mut self, old: &Pod) -> Option<String> {
-        let owner: &OwnerRef = old.metadata.controller()?;
+    fn replace(&mut self, old: &Pod) -> Result<Option<String>, SnapshotError> {
+        let Some(owner) = old.metadata.controller() else {
+            return Ok(None);
+        };
         if !matches!(
             owner.kind.as_str(),
             "ReplicaSet" | "StatefulSet" | "DaemonSet"
         ) {
-            return None;
+            return Ok(None);
         }
         let n = self.next();
         let ns = old.metadata.namespace.clone().unwrap_or_default();
@@ -526,7 +647,8 @@ impl State {
             let old_node = old.spec.node_name.as_deref();
             pod.spec.node_name = self
                 .nodes
-                .values()
+                .values(&self.text)?
+                .into_iter()
                 .find(|node| {
                     node.is_ready()
                         && !node.spec.unschedulable
@@ -543,22 +665,25 @@ impl State {
         }];
         let name = pod.metadata.name.clone();
         self.pods.insert(key(&ns, &name), pod);
-        Some(name)
+        Ok(Some(name))
     }
 
     /// Simulated Karpenter, for a deleted NodeClaim: it and its node go (with the pods still
     /// bound there, as the pod garbage collector removes them), and a Ready node with a
     /// NodeClaim of its own joins the same NodePool.
-    fn karpenter_replaces(&mut self, nodeclaim: &str) -> String {
-        let Some(claim) = self.nodeclaims.remove(nodeclaim) else {
-            return format!("NodeClaim {nodeclaim} was already gone");
+    fn karpenter_replaces(&mut self, nodeclaim: &str) -> Result<String, SnapshotError> {
+        let Some(claim) = self.nodeclaims.remove(&self.text, &nodeclaim.to_owned())? else {
+            return Ok(format!("NodeClaim {nodeclaim} was already gone"));
         };
         let old = claim.status.node_name.clone().unwrap_or_default();
-        let node = self.nodes.remove(&old);
-        self.pods
-            .retain(|_, p| p.spec.node_name.as_deref() != Some(old.as_str()));
+        let node = self.nodes.remove(&self.text, &old)?;
+        for pod in self.keys_on_node(&old)? {
+            self.pods.remove(&self.text, &pod)?;
+        }
         let (Some(mut node), Some(pool)) = (node, claim.nodepool().map(str::to_owned)) else {
-            return format!("NodeClaim {nodeclaim} deleted (simulated); node {old} removed");
+            return Ok(format!(
+                "NodeClaim {nodeclaim} deleted (simulated); node {old} removed"
+            ));
         };
         let n = self.next();
         let (claim_name, node_name) = (format!("{pool}-sim{n}"), format!("{pool}-node-sim{n}"));
@@ -587,28 +712,38 @@ impl State {
         }];
         self.nodeclaims.insert(claim_name.clone(), new_claim);
         self.nodes.insert(node_name.clone(), node);
-        format!(
+        Ok(format!(
             "NodeClaim {nodeclaim} deleted (simulated); node {old} removed; Karpenter launched {node_name} (NodeClaim {claim_name}) in NodePool {pool}"
-        )
+        ))
+    }
+
+    /// The keys of the pods bound to `node`.
+    fn keys_on_node(&mut self, node: &str) -> Result<Vec<Key>, SnapshotError> {
+        let text = &self.text;
+        Ok(self
+            .pods
+            .select(text, |_| true, |raw| raw.may_be_on(text, node))?
+            .into_iter()
+            .filter(|(_, p)| p.spec.node_name.as_deref() == Some(node))
+            .map(|(k, _)| k.clone())
+            .collect())
     }
 
     fn evict(&mut self, pod: &PodRef, submit: Submit) -> Result<String, ClusterError> {
         let current = self
             .pods
-            .get(&key(&pod.namespace, &pod.name))
+            .get(&self.text, &key(&pod.namespace, &pod.name))?
             .cloned()
             .ok_or_else(|| not_found(format!("pod {pod}")))?;
-        let blocking: Vec<Key> = self
+        let blocking: Vec<(Key, i64)> = self
             .pdbs
-            .iter()
-            .filter(|((ns, _), pdb)| {
-                *ns == pod.namespace && pdb.spec.selector.matches(&current.metadata.labels)
-            })
-            .map(|(k, _)| k.clone())
+            .select(&self.text, |(ns, _)| *ns == pod.namespace, |_| true)?
+            .into_iter()
+            .filter(|(_, pdb)| pdb.spec.selector.matches(&current.metadata.labels))
+            .map(|(k, pdb)| (k.clone(), pdb.status.disruptions_allowed))
             .collect();
-        for k in &blocking {
-            let pdb = &self.pdbs[k];
-            if pdb.status.disruptions_allowed <= 0 {
+        for (k, allowed) in &blocking {
+            if *allowed <= 0 {
                 return Err(ClusterError::Refused(format!(
                     "429 TooManyRequests: evicting pod {pod} would violate PodDisruptionBudget {}/{} (0 disruptions allowed); a static snapshot never frees it",
                     k.0, k.1
@@ -618,13 +753,14 @@ impl State {
         if submit == Submit::DryRun {
             return Ok("eviction would be admitted".into());
         }
-        for k in &blocking {
-            if let Some(pdb) = self.pdbs.get_mut(k) {
+        for (k, _) in &blocking {
+            if let Some(pdb) = self.pdbs.get_mut(&self.text, k)? {
                 pdb.status.disruptions_allowed -= 1;
             }
         }
-        self.pods.remove(&key(&pod.namespace, &pod.name));
-        Ok(match self.replace(&current) {
+        self.pods
+            .remove(&self.text, &key(&pod.namespace, &pod.name))?;
+        Ok(match self.replace(&current)? {
             Some(new) => format!("evicted (simulated); controller recreated it as {new}"),
             None => "evicted (simulated)".into(),
         })
@@ -637,7 +773,7 @@ impl State {
                 let k = key(&pod.namespace, &pod.name);
                 let current = self
                     .pods
-                    .get(&k)
+                    .get(&self.text, &k)?
                     .cloned()
                     .ok_or_else(|| not_found(format!("pod {pod}")))?;
                 if let Some(planned) = uid
@@ -650,8 +786,8 @@ impl State {
                 if dry {
                     return Ok("delete would be admitted".into());
                 }
-                self.pods.remove(&k);
-                Ok(match self.replace(&current) {
+                self.pods.remove(&self.text, &k)?;
+                Ok(match self.replace(&current)? {
                     Some(new) => format!("deleted (simulated); controller recreated it as {new}"),
                     None => "deleted (simulated)".into(),
                 })
@@ -660,7 +796,9 @@ impl State {
                 pod, controller, ..
             } => {
                 let owner_name = controller.rsplit(' ').next().unwrap_or_default();
-                let replacement = self.pods.values().find(|p| {
+                let ns = pod.namespace.clone();
+                let pods = self.pods.select(&self.text, |(n, _)| *n == ns, |_| true)?;
+                let replacement = pods.into_iter().map(|(_, p)| &*p).find(|p| {
                     p.metadata.namespace.as_deref() == Some(pod.namespace.as_str())
                         && p.is_ready()
                         && p.metadata
@@ -685,7 +823,7 @@ impl State {
                 let ns = target.namespace.clone().unwrap_or_default();
                 let w = self
                     .workloads
-                    .get_mut(&(target.kind, ns, target.name.clone()))
+                    .get_mut(&self.text, &(target.kind, ns, target.name.clone()))?
                     .ok_or_else(|| not_found(target))?;
                 if dry {
                     return Ok("patch would be admitted".into());
@@ -718,7 +856,10 @@ impl State {
                 let n = self.next();
                 let w = self
                     .workloads
-                    .get_mut(&(TargetKind::Deployment, ns, target.name.clone()))
+                    .get_mut(
+                        &self.text,
+                        &(TargetKind::Deployment, ns, target.name.clone()),
+                    )?
                     .ok_or_else(|| not_found(target))?;
                 if w.metadata.resource_version.as_deref() != Some(resource_version.as_str()) {
                     return Err(ClusterError::Conflict(format!(
@@ -740,14 +881,14 @@ impl State {
             Op::VerifyRollout { target, .. } => {
                 let ns = target.namespace.clone().unwrap_or_default();
                 self.workloads
-                    .get(&(target.kind, ns, target.name.clone()))
+                    .get(&self.text, &(target.kind, ns, target.name.clone()))?
                     .ok_or_else(|| not_found(target))?;
                 Ok("rollout complete (simulated controller)".into())
             }
             Op::Cordon { node, reason, .. } => {
                 let n = self
                     .nodes
-                    .get_mut(node)
+                    .get_mut(&self.text, node)?
                     .ok_or_else(|| not_found(format!("node {node}")))?;
                 if dry {
                     return Ok("patch would be admitted".into());
@@ -778,7 +919,7 @@ impl State {
             Op::DeleteNodeClaim { nodeclaim, uid, .. } => {
                 let current = self
                     .nodeclaims
-                    .get(nodeclaim)
+                    .get(&self.text, nodeclaim)?
                     .ok_or_else(|| not_found(format!("NodeClaim {nodeclaim}")))?;
                 if let Some(planned) = uid
                     && current.metadata.uid.as_ref() != Some(planned)
@@ -790,7 +931,7 @@ impl State {
                 if dry {
                     return Ok("delete would be admitted".into());
                 }
-                Ok(self.karpenter_replaces(nodeclaim))
+                Ok(self.karpenter_replaces(nodeclaim)?)
             }
             Op::VerifyNodeClaimGone { nodeclaim, .. } => {
                 if self.nodeclaims.contains_key(nodeclaim) {
@@ -805,7 +946,8 @@ impl State {
                 nodepool, known, ..
             } => self
                 .nodes
-                .values()
+                .values(&self.text)?
+                .into_iter()
                 .find(|n| {
                     n.is_ready()
                         && n.metadata.labels.get(NODEPOOL_LABEL) == Some(nodepool)
@@ -827,6 +969,28 @@ impl State {
     }
 }
 
+impl State {
+    fn terminate(&mut self, instance_id: &str, submit: Submit) -> Result<String, ClusterError> {
+        let node = self
+            .nodes
+            .values(&self.text)?
+            .into_iter()
+            .find(|n| n.instance_id() == Some(instance_id))
+            .map(|n| n.metadata.name.clone());
+        match (node, submit) {
+            (None, _) => Err(not_found(format!("no node runs instance {instance_id}"))),
+            (Some(_), Submit::DryRun) => Ok("termination would be requested".into()),
+            (Some(node), Submit::Apply) => {
+                self.nodes.remove(&self.text, &node)?;
+                self.terminated.push(instance_id.to_owned());
+                Ok(format!(
+                    "instance {instance_id} terminated (simulated); node {node} removed; its Auto Scaling group would launch a replacement"
+                ))
+            }
+        }
+    }
+}
+
 impl Actuator for Snapshot {
     fn apply(
         &self,
@@ -843,23 +1007,6 @@ impl Fleet for Snapshot {
         instance_id: &str,
         submit: Submit,
     ) -> impl Future<Output = Result<String, ClusterError>> + Send {
-        let mut s = self.state();
-        let node = s
-            .nodes
-            .values()
-            .find(|n| n.instance_id() == Some(instance_id))
-            .map(|n| n.metadata.name.clone());
-        let result = match (node, submit) {
-            (None, _) => Err(not_found(format!("no node runs instance {instance_id}"))),
-            (Some(_), Submit::DryRun) => Ok("termination would be requested".into()),
-            (Some(node), Submit::Apply) => {
-                s.nodes.remove(&node);
-                s.terminated.push(instance_id.to_owned());
-                Ok(format!(
-                    "instance {instance_id} terminated (simulated); node {node} removed; its Auto Scaling group would launch a replacement"
-                ))
-            }
-        };
-        ready(result)
+        ready(self.state().terminate(instance_id, submit))
     }
 }

@@ -65,18 +65,39 @@ fn a_snapshot_without_claims_says_it_holds_none() {
 }
 
 #[test]
-fn a_malformed_claim_is_refused_with_its_name_and_field() {
-    let err = Snapshot::from_json(&list(json!([
+fn a_malformed_claim_fails_the_read_that_needs_it_with_its_name_and_field() {
+    let snapshot = Snapshot::from_json(&list(json!([
         {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
          "metadata": {"name": "data", "namespace": "production"},
          "spec": {"volumeName": 7}},
+        {"apiVersion": "v1", "kind": "PersistentVolume",
+         "metadata": {"name": "pv-1"}, "spec": {}},
     ])))
-    .unwrap_err();
-    assert!(matches!(err, SnapshotError::Item { index: 0, .. }), "{err}");
+    .unwrap();
+    let err = now(snapshot.pvc("production", "data")).unwrap_err();
     let message = err.to_string();
     assert!(
-        message
-            .starts_with("cluster snapshot item 0 (PersistentVolumeClaim data): spec.volumeName"),
+        message.contains("cluster snapshot item 0 (PersistentVolumeClaim data): spec.volumeName"),
         "{message}"
     );
+    // Reads that do not touch it are answered.
+    assert!(now(snapshot.pv("pv-1")).unwrap().is_some());
+    assert!(now(snapshot.pvc("production", "other")).unwrap().is_none());
+}
+
+#[test]
+fn a_file_that_is_not_a_list_of_named_items_is_refused_at_load() {
+    for (bytes, why) in [
+        (b"{\"kind\": \"Pod\"}".to_vec(), "missing field `items`"),
+        (b"[1, 2".to_vec(), "cluster snapshot is not a kubectl List"),
+        (
+            list(json!([{"kind": "Pod", "metadata": {"name": 7}}])),
+            "items[0]",
+        ),
+        (vec![0xff, 0xfe], "not UTF-8"),
+    ] {
+        let err = Snapshot::from_json(&bytes).unwrap_err();
+        assert!(matches!(err, SnapshotError::NotAList(_)), "{err}");
+        assert!(err.to_string().contains(why), "{err}");
+    }
 }

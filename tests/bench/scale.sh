@@ -251,6 +251,23 @@ if remediate_runs:
             except ValueError:
                 return {"error": body[:60]}
 
+    def last_reason(path):
+        """The reason of the last audit record the function logged (what went wrong, for a
+        row that failed or was rejected)."""
+        why = ""
+        for line in open(path):
+            try:
+                fields = json.loads(line).get("fields", {})
+            except ValueError:
+                continue
+            if fields.get("message") == "audit record":
+                why = fields.get("reason", "")[:120]
+                record = json.loads(fields.get("record") or "{}")
+                failed = [step for step in record.get("steps", []) if step.get("result") == "failed"]
+                if failed:
+                    why = f"{failed[0]['op']} failed: {failed[0].get('detail', '')[:160]}"
+        return why
+
     def summary(answer):
         if isinstance(answer, dict) and "error" in answer:
             return f"error: {answer['error']}"
@@ -277,10 +294,12 @@ if remediate_runs:
             verdict = summary(answer)
             proc.terminate()
             proc.wait()
+            why = last_reason(log.name)
             os.unlink(log.name)
         walls.sort()
+        shown = "" if verdict.startswith(("planned", "ignored", "suppressed")) else f"   ({why})"
         print(f"{label:30} {verdict:24} {walls[len(walls)//2]*1000:>6.0f} ms {max(peaks)/1024:>6.0f} MB"
-              f"   {max(idles)/1024:.0f} MB")
+              f"   {max(idles)/1024:.0f} MB{shown}")
 
     # Throughput: `alerts` distinct pods, one alert each, through one process in a row.
     pods = json.loads(urllib.request.urlopen(f"{url}/api/v1/pods?limit={alerts}").read())["items"]

@@ -119,6 +119,7 @@ pub fn deps<'a, C, A, F>(
             ledger,
             notifier: &(),
             alarms: &(),
+            traffic: &(),
         },
         admission: &(),
         now: Some(now()),

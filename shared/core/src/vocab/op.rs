@@ -183,7 +183,7 @@ pub enum Op {
         /// What to say.
         message: String,
     },
-    /// A step that could not be made concrete without a cluster view.
+    /// A step that could not be made concrete: no cluster view, or no Route 53 to read.
     Unresolved {
         /// What the step would do.
         what: String,
@@ -348,7 +348,7 @@ impl Op {
                 "route53:GetChange of the batch sent to zone {zone} until INSYNC (timeout {timeout})"
             ),
             Op::Notify { message } => format!("notify on-call: {message}"),
-            Op::Unresolved { what } => format!("(unresolved without a cluster view) {what}"),
+            Op::Unresolved { what } => format!("(unresolved) {what}"),
         }
     }
 }

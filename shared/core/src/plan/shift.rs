@@ -106,13 +106,8 @@ pub(crate) async fn plan<T: Traffic>(
             ));
         }
         moved.push(format!(
-            "{} {} from canary {:?} (weight {}) to stable {:?} (weight {} → {weight})",
-            canary.record_type,
-            canary.weight,
-            spec.canary,
-            canary.weight,
-            spec.stable,
-            stable.weight
+            "{} canary {:?} weight {} → 0, stable {:?} weight {} → {weight}",
+            canary.record_type, spec.canary, canary.weight, spec.stable, stable.weight
         ));
         upserts.push(Upsert {
             set: canary.with_weight(0),

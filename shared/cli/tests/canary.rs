@@ -14,10 +14,7 @@ const CANARY_5XX: &str = "sns-cloudwatch/alb-target-5xx-result-canary.json";
 fn canary_policy(zone: &WeightedZone) -> String {
     temp_file(
         &format!("canary-{}.yaml", zone.zone),
-        &format!(
-            "rules:\n  - name: result-canary-5xx\n    match: {{ alertname: [voting-prod-result-canary-alb-target-5xx] }}\n    class: service_errors\n    action: shift_traffic\n    traffic: {{ hosted_zone_id: {}, record: {}, canary: canary, stable: stable }}\n",
-            zone.zone, zone.record
-        ),
+        &reflex_test_support::route53::canary_policy(zone),
     )
 }
 

@@ -106,6 +106,15 @@ pub async fn weighted_zone(sets: &[(&str, i64)]) -> WeightedZone {
     WeightedZone { zone, record }
 }
 
+/// A policy whose one rule shifts `zone`'s canary back to stable on the catalog's canary
+/// alarm (`events/*/alb-target-5xx-result-canary.json`), as YAML.
+pub fn canary_policy(zone: &WeightedZone) -> String {
+    format!(
+        "rules:\n  - name: result-canary-5xx\n    match: {{ alertname: [voting-prod-result-canary-alb-target-5xx] }}\n    class: service_errors\n    action: shift_traffic\n    traffic: {{ hosted_zone_id: {}, record: {}, canary: canary, stable: stable }}\n",
+        zone.zone, zone.record
+    )
+}
+
 /// Every record set of the zone as `name type [set] → (weight, TTL, values)`.
 pub async fn record_sets(zone: &str) -> BTreeMap<String, (Option<i64>, Option<i64>, Vec<String>)> {
     let out = client()

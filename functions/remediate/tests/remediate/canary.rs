@@ -12,7 +12,7 @@ use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, Verdict};
 use reflex_remediate::{Deps, handle};
 use reflex_test_support::aws::{config, connect};
-use reflex_test_support::route53::{FaultyRoute53, weighted_zone, weights};
+use reflex_test_support::route53::{FaultyRoute53, canary_policy, weighted_zone, weights};
 
 use crate::{Pager, event, lambda_event, now, voting_app};
 
@@ -22,11 +22,7 @@ async fn the_canary_alarm_shifts_the_weight_to_stable_once_per_delivery() {
     let proxy = FaultyRoute53::start(&[]).await;
     let traffic = Route53Traffic::new(&connect(config(&proxy.endpoint)).await)
         .with_poll(Duration::from_millis(50));
-    let policy = Policy::from_yaml(&format!(
-        "rules:\n  - name: result-canary-5xx\n    match: {{ alertname: [voting-prod-result-canary-alb-target-5xx] }}\n    class: service_errors\n    action: shift_traffic\n    traffic: {{ hosted_zone_id: {}, record: {}, canary: canary, stable: stable }}\n",
-        zone.zone, zone.record
-    ))
-    .unwrap();
+    let policy = Policy::from_yaml(&canary_policy(&zone)).unwrap();
     let (cluster, ledger, pager) = (voting_app(), MemoryLedger::new(), Pager::default());
     let deps = Deps {
         pipeline: Pipeline {

@@ -15,8 +15,8 @@ use reflex_core::{Mode, Verdict};
 use reflex_snapshot::Snapshot;
 use reflex_test_support::event;
 use reflex_test_support::route53::{
-    Fault, FaultyRoute53, PRIOR_REQUEST_NOT_COMPLETE, THROTTLING, WeightedZone, record_sets,
-    weighted_zone, weights,
+    Fault, FaultyRoute53, PRIOR_REQUEST_NOT_COMPLETE, THROTTLING, WeightedZone, canary_policy,
+    record_sets, weighted_zone, weights,
 };
 
 use crate::{config, connect};
@@ -27,11 +27,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn policy(zone: &WeightedZone) -> Policy {
-    Policy::from_yaml(&format!(
-        "rules:\n  - name: result-canary-5xx\n    match: {{ alertname: [voting-prod-result-canary-alb-target-5xx] }}\n    class: service_errors\n    action: shift_traffic\n    traffic: {{ hosted_zone_id: {}, record: {}, canary: canary, stable: stable }}\n",
-        zone.zone, zone.record
-    ))
-    .expect("policy")
+    Policy::from_yaml(&canary_policy(zone)).expect("policy")
 }
 
 /// The canary alarm through the pipeline in `mode`, Route 53 behind a proxy answering the

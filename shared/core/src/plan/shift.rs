@@ -60,6 +60,7 @@ pub(crate) async fn plan<T: Traffic>(
     };
     let found = || {
         let mut ids: Vec<&str> = sets.iter().map(|s| s.set_identifier.as_str()).collect();
+        ids.sort_unstable();
         ids.dedup();
         match ids.as_slice() {
             [] => "it has no weighted sets".to_owned(),

@@ -5,7 +5,8 @@
 # fake Kubernetes API server, the audit record in DynamoDB, the notification on its topic.
 # Then a CloudWatch node alarm published to the alerts topic → cordon, evictions and the
 # instance terminated in moto's Auto Scaling group. Then a CloudWatch ALB 5XX alarm → the
-# Deployment behind its target group rolled back. Then `reflex pause --table` (the CLI
+# Deployment behind its target group rolled back. Then the canary's 5XX alarm → its Route 53
+# weight (moto) shifted to the stable set in one batch. Then `reflex pause --table` (the CLI
 # against the same DynamoDB table): an alert delivered while paused is `suppressed` and
 # nothing is deleted; after `reflex resume` a fresh alert is acted on. Both functions run as
 # their real binaries under `cargo lambda watch`.
@@ -27,6 +28,22 @@ step "cargo build (fake-kube, reflex)"
 cargo build --quiet --locked -p reflex-fake-kube --bin fake-kube -p reflex-cli --bin reflex
 start_servers "$target/debug/fake-kube"
 setup_aws
+"$venv/bin/python" tests/e2e/canary.py "$moto_url" setup >>"$work/env"
+canary_zone=$(env_value E2E_CANARY_ZONE)
+# The default policy with the canary rule of the catalog's example first.
+"$venv/bin/python" - "$canary_zone" >"$work/policy.yaml" <<'PY'
+import sys
+default = open("shared/core/policy/default.yaml").read()
+rule = f"""rules:
+  - name: result-canary-5xx
+    match: {{ source: cloudwatch, alertname: [voting-prod-result-canary-alb-target-5xx] }}
+    class: service_errors
+    action: shift_traffic
+    traffic: {{ hosted_zone_id: {sys.argv[1]}, record: result.voting.example.com, canary: canary, stable: stable }}
+"""
+assert default.count("\nrules:\n") == 1
+print(default.replace("\nrules:\n", "\n" + rule, 1), end="")
+PY
 
 token="e2e-token-$RANDOM$RANDOM"
 printf %s "$token" >"$work/token"
@@ -37,6 +54,7 @@ printf %s "$token" >"$work/token"
     echo "REFLEX_KUBECONFIG=$work/kubeconfig"
     echo "REFLEX_INTAKE_TOKEN_SHA256=$(sha256sum <"$work/token" | cut -d' ' -f1)"
     echo REFLEX_MAX_BODY_BYTES=1048576
+    echo "REFLEX_POLICY_PATH=$work/policy.yaml"
     grep '^REFLEX_' "$work/env"
 } >"$work/functions.env"
 
@@ -189,6 +207,18 @@ rolled_back=$(image apis/apps/v1/namespaces/production/deployments/vote)
 [ "$rolled_back" = "$(image apis/apps/v1/namespaces/production/replicasets/vote-7c8d6f9b5)" ] \
     || fail "production/vote not back on revision 2's template (image $rolled_back)"
 
+step "scenario 7: the canary's ALB 5XX alarm → its Route 53 weight shifted to stable"
+[ "$("$venv/bin/python" tests/e2e/canary.py "$moto_url" weights "$canary_zone")" = "canary=10 stable=90" ] \
+    || fail "canary weights not set up"
+"$venv/bin/python" tests/e2e/alarm.py "$moto_url" "$(env_value REFLEX_ALERTS_TOPIC_ARN)" \
+    events/sns-cloudwatch/alb-target-5xx-result-canary.json || fail "canary alarm set-up failed"
+"$venv/bin/python" tests/e2e/deliver.py "$moto_url" "$(env_value E2E_ALERTS_QUEUE_URL)" \
+    "$invoke_url" 1 120 >"$work/canary-delivery" || { cat "$work/canary-delivery" >&2; fail "delivery"; }
+cat "$work/canary-delivery" >&2
+grep -q '"verdict":"executed"' "$work/canary-delivery" || fail "canary shift not executed"
+shifted=$("$venv/bin/python" tests/e2e/canary.py "$moto_url" weights "$canary_zone")
+[ "$shifted" = "canary=0 stable=100" ] || fail "weights not shifted: $shifted"
+
 step "scenario 5: reflex pause (CLI, DynamoDB) → suppressed, nothing deleted; resume → acted on"
 table=$(env_value REFLEX_AUDIT_TABLE)
 # The CLI with the functions' AWS settings (moto), as an engineer's shell would have them.
@@ -220,5 +250,5 @@ grep -q '"verdict":"executed"' "$work/resumed-delivery" \
     || { cat "$work/resumed-delivery" >&2; fail "alert after resume not acted on"; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$paused_url")" = 404 ] || fail "$paused_pod not deleted after resume"
 
-step "passed: executed=$executed duplicate_suppressed=$duplicate pod_deletes=$deletes notifications=$notified node_evictions=$evictions instance_terminated=$instance alb_rollback=$rolled_back pause_suppressed=1 resume_executed=1"
+step "passed: executed=$executed duplicate_suppressed=$duplicate pod_deletes=$deletes notifications=$notified node_evictions=$evictions instance_terminated=$instance alb_rollback=$rolled_back canary_weights=\"$shifted\" pause_suppressed=1 resume_executed=1"
 echo "alert posted to Alertmanager → pod deleted: $(( deleted - started )) ms"

@@ -37,6 +37,7 @@ use reflex_core::audit::AuditRecord;
 use reflex_core::cluster::{Actuator, ClusterView, Fleet};
 use reflex_core::ledger::{AlarmCheck, Ledger, Notifier};
 use reflex_core::pipeline::{Adapters, Admission, Clock, Handled, Ids, Pipeline};
+use reflex_core::traffic::Traffic;
 use reflex_core::vocab::verdict::Verdict;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -49,11 +50,11 @@ pub use origin::Origins;
 
 /// What one invocation needs: the configured pipeline and the adapters it runs with.
 #[derive(Debug)]
-pub struct Deps<'a, C, A, F, L, N = (), R = ()> {
+pub struct Deps<'a, C, A, F, L, N = (), R = (), T = ()> {
     /// Policy and mode.
     pub pipeline: Pipeline<'a>,
-    /// Cluster, fleet, ledger, notifier, alarm re-check.
-    pub adapters: Adapters<'a, C, A, F, L, N, R>,
+    /// Cluster, fleet, ledger, notifier, alarm re-check, Route 53.
+    pub adapters: Adapters<'a, C, A, F, L, N, R, T>,
     /// The deliveries acted on: the deployed function's [`Origins`]; `&()` admits every
     /// delivery (a local run).
     pub admission: &'a (dyn Admission + Sync),
@@ -128,9 +129,9 @@ impl From<HandlerError> for Diagnostic {
 }
 
 /// Handles one Lambda event (the payload kept as the exact bytes that arrived).
-pub async fn handle<C, A, F, L, N, R>(
+pub async fn handle<C, A, F, L, N, R, T>(
     event: LambdaEvent<Box<RawValue>>,
-    deps: &Deps<'_, C, A, F, L, N, R>,
+    deps: &Deps<'_, C, A, F, L, N, R, T>,
 ) -> Result<Summary, HandlerError>
 where
     C: ClusterView,
@@ -139,6 +140,7 @@ where
     L: Ledger,
     N: Notifier,
     R: AlarmCheck,
+    T: Traffic,
 {
     handle_bytes(
         event.payload.get().as_bytes(),
@@ -150,10 +152,10 @@ where
 
 /// Handles one payload; record ids are `<request_id>-<start ms>-0001`, ...: Lambda retries
 /// an event under the same request id, and each attempt's records must stay distinct.
-pub async fn handle_bytes<C, A, F, L, N, R>(
+pub async fn handle_bytes<C, A, F, L, N, R, T>(
     payload: &[u8],
     request_id: &str,
-    deps: &Deps<'_, C, A, F, L, N, R>,
+    deps: &Deps<'_, C, A, F, L, N, R, T>,
 ) -> Result<Summary, HandlerError>
 where
     C: ClusterView,
@@ -162,6 +164,7 @@ where
     L: Ledger,
     N: Notifier,
     R: AlarmCheck,
+    T: Traffic,
 {
     let started = Instant::now();
     let now = deps.now.unwrap_or_else(Utc::now);

@@ -6,7 +6,7 @@ use std::sync::Once;
 use std::time::SystemTime;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use reflex_aws::{AsgFleet, Aws, CloudWatchAlarms, DynamoLedger, SnsNotifier};
+use reflex_aws::{AsgFleet, Aws, CloudWatchAlarms, DynamoLedger, Route53Traffic, SnsNotifier};
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_remediate::{
     ClusterSource, Config, Deps, EvidenceNotifier, acting_time, handle, warn_if_actions_outlast,
@@ -39,6 +39,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "bad crash point"))?;
     let notifier = SnsNotifier::new(&aws);
     let alarms = CloudWatchAlarms::new(&aws);
+    let traffic = Route53Traffic::new(&aws);
     tracing::info!(
         mode = config.mode.as_str(),
         policy = ?config.policy_source,
@@ -48,8 +49,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let warn_once = Once::new();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Box<RawValue>>| {
-        let (config, source, fleet, ledger, notifier, alarms) =
-            (&config, &source, &fleet, &ledger, &notifier, &alarms);
+        let (config, source, fleet, ledger, notifier, alarms, traffic) = (
+            &config, &source, &fleet, &ledger, &notifier, &alarms, &traffic,
+        );
         let warn_once = &warn_once;
         async move {
             warn_once.call_once(|| {
@@ -72,6 +74,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     ledger,
                     notifier: &notifier,
                     alarms,
+                    traffic,
                 },
                 admission: &config.origins,
                 now: None,

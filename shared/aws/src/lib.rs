@@ -9,6 +9,7 @@
 //! | [`alarms`] | does the alarm exist, is it still in ALARM, does it watch what the message says? | `AlarmCheck` |
 //! | [`metrics`] | reflex's own metrics as Embedded Metric Format log lines | |
 //! | [`notify`] | on-call notifications on an SNS topic | `Notifier` |
+//! | [`traffic`] | Route 53 weighted record sets: read, shifted in one batch, followed until `INSYNC` | `Traffic` |
 //! | [`store`] | audit records, exactly-once claims, leases, limits and the pause in DynamoDB; what `reflex audit`/`status` read | `Ledger` |
 //!
 //! Start with [`Aws::connect`] (one per process, at cold start), then build each adapter
@@ -27,6 +28,7 @@ pub mod fleet;
 pub mod metrics;
 pub mod notify;
 pub mod store;
+pub mod traffic;
 
 pub use alarms::CloudWatchAlarms;
 pub use config::{Aws, AwsConfig, Retries};
@@ -35,3 +37,4 @@ pub use error::AwsError;
 pub use fleet::AsgFleet;
 pub use notify::SnsNotifier;
 pub use store::DynamoLedger;
+pub use traffic::Route53Traffic;

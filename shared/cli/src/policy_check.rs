@@ -27,16 +27,25 @@ fn describe(rule: &Rule) -> String {
     }
     conditions.extend(w.matchers.iter().map(ToString::to_string));
     let t = &rule.target;
-    let target = [
-        ("namespace", &t.namespace),
-        ("name", &t.name),
-        ("instance_id", &t.instance_id),
-        ("target_group", &t.target_group),
-    ]
-    .into_iter()
-    .filter_map(|(field, tpl)| tpl.as_ref().map(|tpl| format!("{field}={tpl}")))
-    .collect::<Vec<_>>()
-    .join(" ");
+    let target = match &rule.traffic {
+        Some(r) => format!(
+            "zone={} record={} canary={} stable={}",
+            r.zone(),
+            r.record,
+            r.canary,
+            r.stable
+        ),
+        None => [
+            ("namespace", &t.namespace),
+            ("name", &t.name),
+            ("instance_id", &t.instance_id),
+            ("target_group", &t.target_group),
+        ]
+        .into_iter()
+        .filter_map(|(field, tpl)| tpl.as_ref().map(|tpl| format!("{field}={tpl}")))
+        .collect::<Vec<_>>()
+        .join(" "),
+    };
     let mut action = rule.action.to_string();
     if let (Some(window), fallback) = (rule.recent_revision, rule.fallback) {
         action.push_str(&format!(" if newest revision <= {window} old"));

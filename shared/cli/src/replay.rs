@@ -9,6 +9,7 @@ use chrono::Utc;
 use reflex_core::alert::{Delivery, Fnv64};
 use reflex_core::cluster::{Actuator, ClusterView, Fleet};
 use reflex_core::pipeline::{Adapters, Clock, Handled, Ids, Pipeline, Transient};
+use reflex_core::traffic::Traffic;
 use reflex_core::vocab::verdict::{Mode, Verdict};
 use reflex_snapshot::Snapshot;
 
@@ -62,6 +63,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
         Some(path) => AuditLog::open(path)?,
         None => AuditLog::in_memory(),
     };
+    let traffic = live::LiveTraffic::from_env(&runtime, |v| std::env::var(v).ok(), &policy)?;
     let run = Run {
         args: &args,
         pipeline,
@@ -78,6 +80,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
             ledger: &ledger,
             notifier: &(),
             alarms: &(),
+            traffic: &traffic,
         }),
         Cluster::Snapshot(snapshot) => run.events(&Adapters {
             cluster: Some(snapshot),
@@ -85,13 +88,15 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
             ledger: &ledger,
             notifier: &(),
             alarms: &(),
+            traffic: &traffic,
         }),
-        Cluster::Unknown => run.events(&Adapters::<Snapshot, Snapshot, Snapshot, _> {
+        Cluster::Unknown => run.events(&Adapters::<Snapshot, Snapshot, Snapshot, _, (), (), _> {
             cluster: None,
             live: None,
             ledger: &ledger,
             notifier: &(),
             alarms: &(),
+            traffic: &traffic,
         }),
     }
 }
@@ -106,9 +111,9 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Every event file through the pipeline, printed; returns the exit code.
-    fn events<C: ClusterView, A: Actuator, F: Fleet>(
+    fn events<C: ClusterView, A: Actuator, F: Fleet, T: Traffic>(
         &self,
-        adapters: &Adapters<'_, C, A, F, AuditLog>,
+        adapters: &Adapters<'_, C, A, F, AuditLog, (), (), T>,
     ) -> anyhow::Result<u8> {
         let (args, pipeline, runtime) = (self.args, &self.pipeline, self.runtime);
         let mode = pipeline.mode;

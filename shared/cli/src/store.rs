@@ -108,7 +108,7 @@ impl Store {
                     .into_iter()
                     .filter(|r| r.time >= since)
                     .filter(|r| {
-                        target.is_none_or(|t| r.action.as_ref().is_some_and(|a| a.target == *t))
+                        target.is_none_or(|t| r.action.as_ref().is_some_and(|a| a.target.is(t)))
                     })
                     .collect();
                 // Newest first; records of one time keep the order they were written in, reversed.

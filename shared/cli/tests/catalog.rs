@@ -253,3 +253,42 @@ fn the_sentence_check_finds_words_glued_at_a_join() {
     assert!(!sentence_faults("restart pod; ", &vocabulary).is_empty());
     assert!(!sentence_faults("restart pod;; notify", &vocabulary).is_empty());
 }
+
+#[test]
+fn the_canary_alarm_in_every_shape_shifts_traffic_under_the_canary_example_policy() {
+    let policy = repo()
+        .join("shared/core/policy/canary.example.yaml")
+        .display()
+        .to_string();
+    for file in [
+        "sns-cloudwatch/alb-target-5xx-result-canary.json",
+        "sns-http/cloudwatch-alb-target-5xx-result-canary.json",
+        "alarm-action/alb-target-5xx-result-canary.json",
+        "eventbridge/alb-target-5xx-result-canary.json",
+    ] {
+        let path = event(file);
+        let (code, records) = replay_json(&["--policy", &policy, &path]);
+        assert_eq!(code, 0, "{file}");
+        assert_eq!(records.len(), 1, "{file}");
+        let r = &records[0];
+        assert_eq!(r["rule"], "result-canary-5xx", "{file}");
+        assert_eq!(r["action"]["kind"], "shift_traffic", "{file}");
+        let target = &r["action"]["target"];
+        assert_eq!(
+            (
+                &target["kind"],
+                &target["namespace"],
+                &target["name"],
+                &target["set_identifier"]
+            ),
+            (
+                &Value::from("WeightedRecord"),
+                &Value::from("Z04271832Q5RK6Y3GZ1JB"),
+                &Value::from("result.voting.example.com"),
+                &Value::from("canary")
+            ),
+            "{file}"
+        );
+        assert_eq!(r["verdict"], "planned", "{file}: {}", r["reason"]);
+    }
+}

@@ -25,6 +25,7 @@ use std::future::{Future, ready};
 
 use crate::cluster::{Actuator, ClusterError, Fleet, Submit};
 use crate::drain;
+use crate::traffic::Traffic;
 use crate::vocab::op::{DrainRules, Op, PodRef};
 use crate::vocab::verdict::{Mode, StepRecord, StepResult, Verdict};
 
@@ -227,13 +228,15 @@ async fn fleet_preflight<F: Fleet>(ops: &[Op], fleet: &F) -> Result<(), ClusterE
 }
 
 /// Runs a plan against live adapters. In [`Mode::DryRun`] mutating steps go out with
-/// `dryRun=All` and waits are recorded only; in [`Mode::Enforce`] everything is performed,
-/// each change between an intent and a result written to `journal`.
-pub async fn run<A: Actuator, F: Fleet, J: Journal>(
+/// `dryRun=All` and waits are recorded only (a Route 53 change batch, which has no dry run,
+/// is recorded as planned); in [`Mode::Enforce`] everything is performed, each change
+/// between an intent and a result written to `journal`.
+pub async fn run<A: Actuator, F: Fleet, T: Traffic, J: Journal>(
     planned: &[Op],
     mode: Mode,
     actuator: &A,
     fleet: &F,
+    traffic: &T,
     journal: &J,
 ) -> Outcome {
     let submit = match mode {
@@ -246,6 +249,8 @@ pub async fn run<A: Actuator, F: Fleet, J: Journal>(
     let mut error = None;
     let mut notes = Vec::new();
     let mut cordoned: Option<(String, DrainRules)> = None;
+    // The Route 53 change a `VerifyInSync` follows: the one its `ChangeWeights` sent.
+    let mut change_id: Option<String> = None;
     let mut begun = false;
     if mode == Mode::Enforce
         && let Err(e) = fleet_preflight(&ops, fleet).await
@@ -320,9 +325,15 @@ pub async fn run<A: Actuator, F: Fleet, J: Journal>(
             break;
         }
         let waits_only = mode == Mode::DryRun && !batch[0].is_mutation();
-        if waits_only || matches!(batch[0], Op::Notify { .. }) {
+        let unsent = mode == Mode::DryRun && matches!(batch[0], Op::ChangeWeights { .. });
+        if waits_only || unsent || matches!(batch[0], Op::Notify { .. }) {
             let (result, detail) = match &batch[0] {
                 Op::Notify { .. } => (StepResult::Ok, "recorded for on-call".to_owned()),
+                Op::ChangeWeights { .. } => (
+                    StepResult::Planned,
+                    "not sent: Route 53 has no dry run; this is the batch a live run sends"
+                        .to_owned(),
+                ),
                 _ => (
                     StepResult::Planned,
                     "not waited for in a dry run".to_owned(),
@@ -337,6 +348,25 @@ pub async fn run<A: Actuator, F: Fleet, J: Journal>(
             Op::TerminateInstance { instance_id, .. } => {
                 vec![fleet.terminate(instance_id, submit).await]
             }
+            Op::ChangeWeights {
+                zone,
+                record,
+                upserts,
+            } => {
+                let comment = format!("reflex shift_traffic of {record}");
+                let sent = traffic.change(zone, upserts, &comment, submit).await;
+                vec![sent.map(|id| {
+                    let detail = format!("change {id} submitted");
+                    change_id = Some(id);
+                    detail
+                })]
+            }
+            Op::VerifyInSync { timeout, .. } => vec![match &change_id {
+                Some(id) => traffic.wait_in_sync(id, timeout.to_std()).await,
+                None => Err(ClusterError::Unsupported(
+                    "no Route 53 change was sent to wait for".into(),
+                )),
+            }],
             Op::Unresolved { what } => vec![Err(ClusterError::Unsupported(format!(
                 "step not resolved without a cluster view: {what}"
             )))],

@@ -9,7 +9,7 @@
 //! [`audit::AuditRecord`]; [`pipeline`] writes the stages out in order. The one design
 //! choice to know: this crate does no I/O and depends on no Kubernetes client, AWS SDK or
 //! async runtime. What it must learn from the world (cluster objects, instance termination,
-//! the audit trail) it asks through the traits in [`cluster`] and [`ledger`]; adapters (the
+//! the audit trail) it asks through the traits in [`cluster`], [`traffic`] (Route 53) and [`ledger`]; adapters (the
 //! snapshot file, kube-rs, the AWS SDK) implement them. Those traits return futures, so the
 //! core is async-capable without owning an executor.
 //!
@@ -38,6 +38,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod time_format;
+pub mod traffic;
 pub mod vocab;
 
 pub use alert::{Alert, AlertStatus, Labels, Shape, Source};

@@ -25,6 +25,7 @@ use crate::plan::{self, Inputs, Resolution};
 use crate::policy::Policy;
 use crate::policy::Rule;
 use crate::time_format::rfc3339;
+use crate::traffic::Traffic;
 use crate::vocab::target::TargetRef;
 use crate::vocab::verdict::{Mode, StepResult, Verdict};
 
@@ -32,10 +33,11 @@ use crate::vocab::verdict::{Mode, StepResult, Verdict};
 ///
 /// `cluster` is read while planning; `live` performs plans (with `dryRun=All` in dry-run
 /// mode; without it plans are recorded only). `ledger` holds the audit trail and the
-/// exactly-once state; `notifier` tells on-call; `alarms` re-checks CloudWatch alarms. A
-/// replay without AWS uses `()` for the last two.
+/// exactly-once state; `notifier` tells on-call; `alarms` re-checks CloudWatch alarms;
+/// `traffic` reads and shifts Route 53 weights. A replay without AWS uses `()` for the last
+/// three.
 #[derive(Debug)]
-pub struct Adapters<'a, C, A, F, L, N = (), R = ()> {
+pub struct Adapters<'a, C, A, F, L, N = (), R = (), T = ()> {
     /// Cluster reads, if any cluster is known.
     pub cluster: Option<&'a C>,
     /// Cluster writes and the instance fleet, when acting on a live cluster.
@@ -46,6 +48,9 @@ pub struct Adapters<'a, C, A, F, L, N = (), R = ()> {
     pub notifier: &'a N,
     /// CloudWatch alarm re-check.
     pub alarms: &'a R,
+    /// Route 53 weighted records (`shift_traffic`): read while planning, changed when
+    /// acting on a live cluster.
+    pub traffic: &'a T,
 }
 
 /// Which clock a record is evaluated at.
@@ -219,10 +224,10 @@ impl Admission for () {
 
 impl Pipeline<'_> {
     /// Processes one payload: one record per alert (or per undecodable item), in order.
-    pub async fn process<C, A, F, L, N, R>(
+    pub async fn process<C, A, F, L, N, R, T>(
         &self,
         bytes: &[u8],
-        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        adapters: &Adapters<'_, C, A, F, L, N, R, T>,
         clock: Clock,
         ids: &mut Ids,
     ) -> Vec<Handled>
@@ -233,17 +238,18 @@ impl Pipeline<'_> {
         L: Ledger,
         N: Notifier,
         R: AlarmCheck,
+        T: Traffic,
     {
         self.process_admitted(bytes, &(), adapters, clock, ids)
             .await
     }
 
     /// [`Pipeline::process`], acting only on the alerts `admission` admits.
-    pub async fn process_admitted<C, A, F, L, N, R>(
+    pub async fn process_admitted<C, A, F, L, N, R, T>(
         &self,
         bytes: &[u8],
         admission: &(impl Admission + ?Sized),
-        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        adapters: &Adapters<'_, C, A, F, L, N, R, T>,
         clock: Clock,
         ids: &mut Ids,
     ) -> Vec<Handled>
@@ -254,6 +260,7 @@ impl Pipeline<'_> {
         L: Ledger,
         N: Notifier,
         R: AlarmCheck,
+        T: Traffic,
     {
         let mut handled = Vec::new();
         for (index, item) in decode::decode(bytes).into_iter().enumerate() {
@@ -333,10 +340,10 @@ impl Pipeline<'_> {
     /// its claim in the same write. A store failure makes the whole event retryable, since
     /// a record that was not stored is a record lost; on-call is then told by the delivery
     /// that stores it, so once. A deferred redelivery stores and tells nothing.
-    pub async fn finish<C, A, F, L, N, R>(
+    pub async fn finish<C, A, F, L, N, R, T>(
         &self,
         handled: &mut Handled,
-        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        adapters: &Adapters<'_, C, A, F, L, N, R, T>,
     ) where
         L: Ledger,
         N: Notifier,
@@ -395,10 +402,10 @@ impl Pipeline<'_> {
     }
 
     /// The stages for one decoded alert.
-    async fn handle<C, A, F, L, N, R>(
+    async fn handle<C, A, F, L, N, R, T>(
         &self,
         alert: &Alert,
-        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        adapters: &Adapters<'_, C, A, F, L, N, R, T>,
         now: DateTime<Utc>,
         id: String,
     ) -> Handled
@@ -409,6 +416,7 @@ impl Pipeline<'_> {
         L: Ledger,
         N: Notifier,
         R: AlarmCheck,
+        T: Traffic,
     {
         let mut record = AuditRecord::for_alert(id, now, self.mode, alert);
         let done = ended_with;
@@ -639,13 +647,13 @@ impl Pipeline<'_> {
 
     /// The stages after the alert instance is claimed: resolve, lease, limits, execute.
     #[allow(clippy::too_many_arguments)]
-    async fn claimed<C, A, F, L, N, R>(
+    async fn claimed<C, A, F, L, N, R, T>(
         &self,
         mut record: AuditRecord,
         alert: &Alert,
         rule: &Rule,
         mode: Mode,
-        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        adapters: &Adapters<'_, C, A, F, L, N, R, T>,
         now: DateTime<Utc>,
         claim: Held<'_>,
     ) -> Handled
@@ -656,6 +664,7 @@ impl Pipeline<'_> {
         L: Ledger,
         N: Notifier,
         R: AlarmCheck,
+        T: Traffic,
     {
         let done = ended_with;
         let instance = claim.instance;
@@ -681,7 +690,7 @@ impl Pipeline<'_> {
             history: &history,
             now,
         };
-        let plan = match plan::resolve(inputs, adapters.cluster).await {
+        let plan = match plan::resolve(inputs, adapters.cluster, adapters.traffic).await {
             Resolution::Plan(plan) => plan,
             Resolution::Refused(refused) => {
                 record.notes.extend(refused.notes);
@@ -774,7 +783,7 @@ impl Pipeline<'_> {
                     alive_until: claim.alive_until,
                     draft: &draft,
                 };
-                execute::run(&plan.ops, mode, actuator, fleet, &journal).await
+                execute::run(&plan.ops, mode, actuator, fleet, adapters.traffic, &journal).await
             }
             (None, Mode::DryRun) => execute::record_only(&plan.ops),
             (None, Mode::Enforce) => execute::Outcome {
@@ -833,9 +842,9 @@ impl Pipeline<'_> {
 
     /// Gives the target's lease back early (nothing was changed); a failure is noted, and
     /// the lease then expires by itself.
-    async fn release<C, A, F, L: Ledger, N, R>(
+    async fn release<C, A, F, L: Ledger, N, R, T>(
         &self,
-        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        adapters: &Adapters<'_, C, A, F, L, N, R, T>,
         record: &mut AuditRecord,
         target: &TargetRef,
     ) {
@@ -847,9 +856,9 @@ impl Pipeline<'_> {
     }
 
     /// After a transient failure, gives the claim back so that a retry can act.
-    async fn unclaim<C, A, F, L: Ledger, N, R>(
+    async fn unclaim<C, A, F, L: Ledger, N, R, T>(
         &self,
-        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        adapters: &Adapters<'_, C, A, F, L, N, R, T>,
         instance: &str,
         id: &str,
     ) {

@@ -62,7 +62,7 @@ pub(crate) fn workload_collection(kind: TargetKind, namespace: &str) -> Option<S
         TargetKind::Deployment => Some(collection::<Deployment>(ns)),
         TargetKind::StatefulSet => Some(collection::<StatefulSet>(ns)),
         TargetKind::DaemonSet => Some(collection::<DaemonSet>(ns)),
-        TargetKind::Pod | TargetKind::Node => None,
+        TargetKind::Pod | TargetKind::Node | TargetKind::WeightedRecord => None,
     }
 }
 

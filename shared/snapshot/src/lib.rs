@@ -962,9 +962,14 @@ impl State {
                 .ok_or_else(|| {
                     ClusterError::Timeout(format!("no new Ready node in NodePool {nodepool}"))
                 }),
-            Op::TerminateInstance { .. } | Op::Notify { .. } | Op::Unresolved { .. } => Err(
-                ClusterError::Unsupported(format!("{} is not a cluster call", op.name())),
-            ),
+            Op::TerminateInstance { .. }
+            | Op::ChangeWeights { .. }
+            | Op::VerifyInSync { .. }
+            | Op::Notify { .. }
+            | Op::Unresolved { .. } => Err(ClusterError::Unsupported(format!(
+                "{} is not a cluster call",
+                op.name()
+            ))),
         }
     }
 }

@@ -102,6 +102,7 @@ fn check(bytes: &[u8], execute: bool) {
         ledger: &ledger,
         notifier: &(),
         alarms: &(),
+        traffic: &(),
     };
     let pipeline = Pipeline { policy, mode };
     let handled = now_or_never(pipeline.process(

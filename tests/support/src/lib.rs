@@ -6,6 +6,8 @@
 //! - [`aws`]: reflex's AWS session on moto (or any endpoint), with unique resource names.
 //! - [`asg`]: Auto Scaling groups with instances on moto, for node replacement.
 //! - [`queue`]: an SQS queue subscribed to an SNS topic, to read back what was published.
+//! - [`route53`]: a hosted zone with weighted canary/stable sets on moto, and a proxy that
+//!   throttles (or refuses) the first Route 53 changes.
 //! - [`kube`]: the fake API server seeded from a snapshot, and the kube client, the
 //!   `KubeCluster` and the kubeconfig file for it; also a fake served from its own runtime
 //!   for tests that block on a child process.
@@ -23,6 +25,7 @@ pub mod kube;
 pub mod kubectl;
 pub mod moto;
 pub mod queue;
+pub mod route53;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -78,6 +78,7 @@ impl World {
                 ledger,
                 notifier: &self.pager,
                 alarms: &(),
+                traffic: &(),
             },
             admission: &(),
             now: Some(now() + later),

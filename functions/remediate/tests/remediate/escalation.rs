@@ -53,6 +53,7 @@ async fn the_second_invocation_climbs_the_ladder_from_the_first_ones_record() {
                     ledger,
                     notifier: &(),
                     alarms: &(),
+                    traffic: &(),
                 },
                 admission: &(),
                 now: Some(now()),

@@ -10,6 +10,8 @@
 //!   foreign topic, a raw Alertmanager body, another account's alarm: rejected.
 //! - `recheck`: the CloudWatch re-check against moto: confirmed → acted on; missing or
 //!   other dimensions → rejected; back in OK → ignored.
+//! - `canary`: the canary's 5XX alarm shifts the Route 53 weights on moto to the stable set,
+//!   once per delivery, and on-call is told.
 //! - `cluster_source`: a kubeconfig when configured, EKS otherwise; which failures fail the
 //!   cold start and which are retried.
 //! - `after_a_change`: a verify timeout after the pod was deleted is final (fake API
@@ -25,6 +27,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod after_a_change;
+mod canary;
 mod cluster_source;
 mod crash;
 mod escalation;
@@ -119,6 +122,7 @@ pub fn deps<'a, C, A, F>(
             ledger,
             notifier: &(),
             alarms: &(),
+            traffic: &(),
         },
         admission: &(),
         now: Some(now()),

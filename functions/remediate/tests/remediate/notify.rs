@@ -103,6 +103,7 @@ async fn act_on_and_read(kube: &reflex_kube::KubeCluster, file: &str) -> String 
             ledger: &ledger,
             notifier: &notifier,
             alarms: &(),
+            traffic: &(),
         },
         admission: &(),
         now: Some(now()),

@@ -40,6 +40,7 @@ fn on_table<'a>(
             ledger,
             notifier: pager,
             alarms: &(),
+            traffic: &(),
         },
         admission: &(),
         now: Some(now),

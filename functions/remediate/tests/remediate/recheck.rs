@@ -40,6 +40,7 @@ async fn run(
             ledger: &ledger,
             notifier: &(),
             alarms,
+            traffic: &(),
         },
         admission: base.admission,
         now: base.now,

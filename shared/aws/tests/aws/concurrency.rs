@@ -36,6 +36,7 @@ async fn invoke(
         ledger,
         notifier: &(),
         alarms: &(),
+        traffic: &(),
     };
     let mut handled = pipeline
         .process(event, &adapters, Clock::Fixed(now), &mut Ids::new(run))

@@ -170,6 +170,7 @@ async fn pipeline_on_a_throttled_store_records_failed_and_asks_for_a_retry() {
             ledger: &ledger,
             notifier: &(),
             alarms: &(),
+            traffic: &(),
         },
         Clock::Fixed(Utc::now()),
         &mut Ids::new("throttled"),

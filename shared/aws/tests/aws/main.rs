@@ -10,6 +10,8 @@
 //!   20 alerts on 20 targets with one action of the budget left; two node alerts at once.
 //! - `faults`: refused and throttled endpoints give bounded retries and `failed` records.
 //! - `startup`: no credentials is a clear error at start.
+//! - `traffic`: the canary shift-back on moto's Route 53: one batch and INSYNC, a missing
+//!   stable or canary set, a canary at 0, throttled and refused changes, the dry run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
@@ -21,5 +23,6 @@ mod fleet;
 mod notify;
 mod startup;
 mod store;
+mod traffic;
 
 pub use reflex_test_support::aws::{config, connect, moto_aws};

@@ -36,13 +36,15 @@ pub struct Expect {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectTarget {
-    /// `Pod`, `Deployment`, `StatefulSet`, `DaemonSet` or `Node`.
+    /// `Pod`, `Deployment`, `StatefulSet`, `DaemonSet`, `Node` or `WeightedRecord`.
     kind: Option<TargetKind>,
     /// The namespace (`null` for a Node).
     #[serde(default, deserialize_with = "nullable")]
     namespace: Option<Option<String>>,
     /// The name.
     name: Option<String>,
+    /// A weighted record's set identifier (the canary's).
+    set_identifier: Option<String>,
 }
 
 /// Tells a key given as `null` (`Some(None)`) from a key not given (`None`, by default).
@@ -112,6 +114,13 @@ impl Expect {
                 }
                 if let Some(name) = &want.name {
                     check("target.name", name.clone(), got.name.clone());
+                }
+                if let Some(set) = &want.set_identifier {
+                    check(
+                        "target.set_identifier",
+                        set.clone(),
+                        shown(got.set_identifier.as_ref()),
+                    );
                 }
             }
         }

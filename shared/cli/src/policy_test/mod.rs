@@ -123,6 +123,7 @@ async fn run_case(
         ledger: &ledger,
         notifier: &(),
         alarms: &(),
+        traffic: &(),
     };
     let clock = match case.at {
         Some(at) => Clock::Fixed(at),

@@ -27,11 +27,15 @@ pub fn reflex(args: &[&str]) -> Output {
 }
 
 /// Runs `reflex` with `args` and the variables `env` from the repository root. The
-/// variable that lets a live replay terminate instances is set only where a test sets it.
+/// variables that let a live replay terminate instances, or read Route 53, are set only
+/// where a test sets them.
 pub fn reflex_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_reflex"))
         .args(args)
         .env_remove("REFLEX_CLUSTER_NAME")
+        // Route 53 is read only where a test points the binary at moto.
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
         .envs(env.iter().copied())
         .current_dir(repo())
         .output()

@@ -21,6 +21,10 @@ pub async fn gather<S: EvidenceSource>(
     alert_pod: Option<(&str, &str)>,
 ) -> Evidence {
     let mut evidence = Evidence::default();
+    // A Route 53 record has no Kubernetes object, logs or Events to show.
+    if !target.kind.is_kubernetes() {
+        return evidence;
+    }
     let namespace = target.namespace.as_deref().unwrap_or_default();
     let mut uid = None;
     match target.kind {

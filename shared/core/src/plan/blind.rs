@@ -133,6 +133,14 @@ pub(crate) fn plan(inputs: Inputs<'_>, named: &Named) -> Plan {
             }],
             format!("notify on-call about {t}"),
         ),
+        // Planned in `resolve` from the rule's traffic block, cluster or none.
+        (ActionKind::ShiftTraffic, Named::Object(t)) => (
+            t.clone(),
+            vec![Op::Unresolved {
+                what: format!("shift the traffic of {t}"),
+            }],
+            format!("shift the traffic of {t}"),
+        ),
     };
     Plan {
         action: rule.action,

@@ -14,6 +14,7 @@
 //! | `rollback` (and its fallback) | `rollback.rs` |
 //! | `replace_node` | `node.rs` (who owns the node: `node_owner.rs`) |
 //! | `notify` | `notify.rs` |
+//! | `shift_traffic` (Route 53 weights, no cluster read) | `shift.rs` |
 //! | any, without a cluster view | `blind.rs` |
 //!
 //! A Deployment named by an ALB target group is found first (`target_group.rs`), so that
@@ -42,12 +43,14 @@ mod reads;
 mod reason;
 mod rollback;
 mod rollout;
+mod shift;
 mod target_group;
 
 pub use context::{Inputs, Plan, Refused, Resolution};
 
 use crate::cluster::ClusterView;
 use crate::guard::{self, Refusal};
+use crate::traffic::Traffic;
 use crate::vocab::action::ActionKind;
 use crate::vocab::verdict::Verdict;
 use context::{Ctx, Step};
@@ -55,12 +58,21 @@ use naming::{Named, name_target};
 use reason::Why;
 
 /// Resolves a matched rule into a plan or a refusal. `cluster` is `None` when replaying
-/// without a snapshot or live cluster.
-pub async fn resolve<C: ClusterView>(inputs: Inputs<'_>, cluster: Option<&C>) -> Resolution {
+/// without a snapshot or live cluster; `traffic` is Route 53, read by `shift_traffic` only.
+pub async fn resolve<C: ClusterView, T: Traffic>(
+    inputs: Inputs<'_>,
+    cluster: Option<&C>,
+    traffic: &T,
+) -> Resolution {
     let mut walk = None;
     let reads = cluster.map(reads::Reads::new);
     let cluster = reads.as_ref();
     let outcome = async {
+        if let Some(spec) = &inputs.rule.traffic {
+            let plan = shift::plan(inputs, traffic, spec).await?;
+            admit(inputs, &plan)?;
+            return Ok(plan);
+        }
         let mut named = name_target(inputs.rule, inputs.alert)?;
         if let (Named::DeploymentByTargetGroup(tg), Some(cluster)) = (&named, cluster) {
             let behind = target_group::deployment_behind(cluster, tg).await?;
@@ -138,6 +150,11 @@ async fn plan<C: ClusterView>(ctx: &Ctx<'_, C>, named: &Named) -> Step<Plan> {
         (ActionKind::RolloutRestart, Named::Object(t)) => rollout::plan(ctx, t, Why::none()).await,
         (ActionKind::Notify, Named::Object(t)) => notify::plan(ctx, t, Why::none()).await,
         (ActionKind::Rollback, Named::Object(t)) => rollback::plan_or_fallback(ctx, t).await,
+        // A shift_traffic rule has a traffic block (validated at load), planned in `resolve`.
+        (ActionKind::ShiftTraffic, Named::Object(_)) => Err(Refused::new(
+            Verdict::Rejected,
+            format!("rule {} has no traffic block to shift", rule.name),
+        )),
     }
 }
 

@@ -77,6 +77,7 @@ pub(crate) fn name_target(rule: &Rule, alert: &Alert) -> Step<Named> {
         kind: spec.kind,
         namespace,
         name,
+        set_identifier: None,
     }))
 }
 
@@ -87,5 +88,6 @@ pub(crate) fn target_group_stand_in(tg: &str) -> TargetRef {
         kind: TargetKind::Deployment,
         namespace: None,
         name: tg.to_owned(),
+        set_identifier: None,
     }
 }

@@ -212,10 +212,12 @@ async fn fallback<C: ClusterView>(
         ActionKind::RestartPod => pod::plan(ctx, t, why).await,
         ActionKind::RolloutRestart => rollout::plan(ctx, workload, why).await,
         ActionKind::Notify => notify::plan(ctx, workload, why).await,
-        ActionKind::Rollback | ActionKind::ReplaceNode => Err(Refused::new(
-            Verdict::Rejected,
-            format!("rule {}: {fallback} is not a valid fallback", rule.name),
-        )),
+        ActionKind::Rollback | ActionKind::ReplaceNode | ActionKind::ShiftTraffic => {
+            Err(Refused::new(
+                Verdict::Rejected,
+                format!("rule {}: {fallback} is not a valid fallback", rule.name),
+            ))
+        }
     }
 }
 

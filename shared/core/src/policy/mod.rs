@@ -175,8 +175,13 @@ pub struct Rule {
     /// Rollback only: the action when the recent-revision condition does not hold.
     #[serde(default)]
     pub fallback: Option<ActionKind>,
-    /// What the action is aimed at.
+    /// What the action is aimed at. A `shift_traffic` rule names its target in `traffic`
+    /// instead (the kind is then `WeightedRecord`).
+    #[serde(default = "TargetSpec::weighted_record")]
     pub target: TargetSpec,
+    /// `shift_traffic` only: the Route 53 weighted records to shift, written out.
+    #[serde(default)]
+    pub traffic: Option<TrafficSpec>,
     /// `dry-run` makes this a shadow rule: planned and reported to on-call, never performed,
     /// even when reflex enforces. The effective mode is the more cautious of this and the
     /// deployment's. Default: the deployment's mode.
@@ -228,6 +233,95 @@ pub struct TargetSpec {
     /// TargetGroupBinding's Service selects the Deployment's pods.
     #[serde(default)]
     pub target_group: Option<Template>,
+}
+
+impl TargetSpec {
+    /// The target of a rule that gives none: a weighted record, named by its `traffic` block
+    /// (any other rule is then refused for giving no target).
+    fn weighted_record() -> TargetSpec {
+        TargetSpec {
+            kind: TargetKind::WeightedRecord,
+            namespace: None,
+            name: None,
+            instance_id: None,
+            target_group: None,
+        }
+    }
+}
+
+/// The canary and stable weighted records of one name (ARCHITECTURE section 13): what
+/// `shift_traffic` moves weight between. Plain values, not templates: the rule writes out
+/// which record it may change.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficSpec {
+    /// The Route 53 hosted zone id (`Z0123456789ABCDEFGHIJ`).
+    pub hosted_zone_id: String,
+    /// The record name (`result.example.com`).
+    pub record: String,
+    /// The canary's set identifier: its weight goes to 0.
+    pub canary: String,
+    /// The stable set identifier: it gets the canary's weight.
+    pub stable: String,
+}
+
+impl TrafficSpec {
+    /// What is wrong with the block, as (field, problem).
+    fn problem(&self) -> Option<(&'static str, String)> {
+        let zone = self
+            .hosted_zone_id
+            .strip_prefix("/hostedzone/")
+            .unwrap_or(&self.hosted_zone_id);
+        if zone.is_empty()
+            || zone.len() > 32
+            || !zone
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Some((
+                "traffic.hosted_zone_id",
+                format!(
+                    "{:?} is not a Route 53 hosted zone id (upper-case letters and digits, like Z0123456789ABCDEFGHIJ)",
+                    self.hosted_zone_id
+                ),
+            ));
+        }
+        let name = self.record.trim_end_matches('.');
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
+        };
+        if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+            return Some((
+                "traffic.record",
+                format!("{:?} is not a DNS record name", self.record),
+            ));
+        }
+        for (field, id) in [
+            ("traffic.canary", &self.canary),
+            ("traffic.stable", &self.stable),
+        ] {
+            if id.trim().is_empty() || id.len() > 128 {
+                return Some((field, "a set identifier has 1 to 128 characters".into()));
+            }
+        }
+        if self.canary == self.stable {
+            return Some((
+                "traffic.stable",
+                "must differ from traffic.canary: the canary's weight goes to another set".into(),
+            ));
+        }
+        None
+    }
+
+    /// The hosted zone id without a `/hostedzone/` prefix.
+    pub fn zone(&self) -> &str {
+        self.hosted_zone_id
+            .strip_prefix("/hostedzone/")
+            .unwrap_or(&self.hosted_zone_id)
+    }
 }
 
 /// Why a policy was refused.
@@ -348,6 +442,51 @@ impl Rule {
             ));
         }
         let t = &self.target;
+        match (&self.traffic, self.action) {
+            (Some(traffic), ActionKind::ShiftTraffic) => {
+                if let Some((field, problem)) = traffic.problem() {
+                    return Err(self.error(field, problem));
+                }
+                if t.kind != TargetKind::WeightedRecord
+                    || t.namespace.is_some()
+                    || t.name.is_some()
+                    || t.instance_id.is_some()
+                    || t.target_group.is_some()
+                {
+                    return Err(self.error(
+                        "target",
+                        "a shift_traffic rule names its records in traffic; leave target out"
+                            .into(),
+                    ));
+                }
+                if !self.escalate.is_empty() {
+                    return Err(self.error(
+                        "escalate",
+                        "shift_traffic has no escalation ladder: once the canary is at weight 0 there is nothing more to shift".into(),
+                    ));
+                }
+                return self.validate_ladder();
+            }
+            (None, ActionKind::ShiftTraffic) => {
+                return Err(self.error(
+                    "traffic",
+                    "shift_traffic needs a traffic block: { hosted_zone_id, record, canary, stable }".into(),
+                ));
+            }
+            (Some(_), action) => {
+                return Err(self.error(
+                    "traffic",
+                    format!("only applies to the shift_traffic action, not {action}"),
+                ));
+            }
+            (None, _) if t.kind == TargetKind::WeightedRecord => {
+                return Err(self.error(
+                    "target",
+                    "missing: give the target's kind and name (a WeightedRecord target is named by a shift_traffic rule's traffic block)".into(),
+                ));
+            }
+            (None, _) => {}
+        }
         if !self.action.accepts(t.kind) {
             return Err(self.error(
                 "target.kind",
@@ -367,7 +506,10 @@ impl Rule {
             }
         }
         if let Some(fallback) = self.fallback {
-            if fallback == ActionKind::Rollback || fallback == ActionKind::ReplaceNode {
+            if matches!(
+                fallback,
+                ActionKind::Rollback | ActionKind::ReplaceNode | ActionKind::ShiftTraffic
+            ) {
                 return Err(self.error(
                     "fallback",
                     format!("{fallback} cannot be a rollback's fallback"),
@@ -634,6 +776,73 @@ mod tests {
                 "{field}: {msg}"
             );
         }
+    }
+
+    const SHIFT: &str = "rules:\n  - name: canary\n    match: { alertname: [ResultCanary5XX] }\n    class: service_errors\n    action: shift_traffic\n";
+
+    #[test]
+    fn a_shift_traffic_rule_names_its_records_in_a_traffic_block() {
+        let policy = Policy::from_yaml(&format!(
+            "{SHIFT}    traffic: {{ hosted_zone_id: Z0123456789ABCDEFGHIJ, record: result.example.com, canary: canary, stable: stable }}\n"
+        ))
+        .expect("valid");
+        let rule = &policy.rules[0];
+        assert_eq!(rule.target.kind, TargetKind::WeightedRecord);
+        let traffic = rule.traffic.as_ref().expect("traffic block");
+        assert_eq!(
+            (traffic.zone(), traffic.canary.as_str()),
+            ("Z0123456789ABCDEFGHIJ", "canary")
+        );
+    }
+
+    #[test]
+    fn a_bad_traffic_block_is_refused_with_rule_and_field() {
+        let ok = "hosted_zone_id: Z0123456789ABCDEFGHIJ, record: result.example.com, canary: canary, stable: stable";
+        let cases = [
+            ("", "traffic"),
+            (
+                "    traffic: { hosted_zone_id: z-lower, record: result.example.com, canary: a, stable: b }\n",
+                "traffic.hosted_zone_id",
+            ),
+            (
+                "    traffic: { hosted_zone_id: Z1, record: \"bad name\", canary: a, stable: b }\n",
+                "traffic.record",
+            ),
+            (
+                "    traffic: { hosted_zone_id: Z1, record: r.example.com, canary: a, stable: a }\n",
+                "traffic.stable",
+            ),
+            (
+                "    traffic: { hosted_zone_id: Z1, record: r.example.com, canary: \"\", stable: a }\n",
+                "traffic.canary",
+            ),
+            (
+                &format!(
+                    "    traffic: {{ {ok} }}\n    target: {{ kind: Deployment, namespace: a, name: b }}\n"
+                ),
+                "target",
+            ),
+        ];
+        for (body, field) in cases {
+            let msg = refused(&format!("{SHIFT}{body}"));
+            assert!(
+                msg.contains("\"canary\"") && msg.contains(&format!("field {field}:")),
+                "{field}: {msg}"
+            );
+        }
+        let msg = refused(&format!("{SHIFT}    traffic: {{ {ok}, weight: 3 }}\n"));
+        assert!(msg.contains("weight"), "{msg}");
+        let msg = refused(&format!(
+            "rules:\n  - name: r1\n    match: {{ alertname: [A] }}\n    class: pod_not_ready\n    action: restart_pod\n    traffic: {{ {ok} }}\n    {TARGET_POD}\n"
+        ));
+        assert!(msg.contains("field traffic:"), "{msg}");
+        let msg = refused(
+            "rules:\n  - name: r1\n    match: { alertname: [A] }\n    class: pod_not_ready\n    action: restart_pod\n",
+        );
+        assert!(
+            msg.contains("field target:") && msg.contains("missing"),
+            "{msg}"
+        );
     }
 
     #[test]

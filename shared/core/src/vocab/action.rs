@@ -58,6 +58,9 @@ pub enum ActionKind {
     ReplaceNode,
     /// Change nothing; tell on-call.
     Notify,
+    /// Set a Route 53 canary record's weight to 0 and give it to the stable record of the
+    /// same name, in one change batch.
+    ShiftTraffic,
 }
 
 impl ActionKind {
@@ -69,6 +72,7 @@ impl ActionKind {
             ActionKind::Rollback => "rollback",
             ActionKind::ReplaceNode => "replace_node",
             ActionKind::Notify => "notify",
+            ActionKind::ShiftTraffic => "shift_traffic",
         }
     }
 
@@ -86,6 +90,7 @@ impl ActionKind {
             ),
             ActionKind::Rollback => matches!(kind, TargetKind::Deployment | TargetKind::Pod),
             ActionKind::ReplaceNode => kind == TargetKind::Node,
+            ActionKind::ShiftTraffic => kind == TargetKind::WeightedRecord,
             ActionKind::Notify => true,
         }
     }

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::duration::Span;
 use crate::vocab::annotations::{CORDON_ANNOTATION, RESTARTED_AT_ANNOTATION};
 use crate::vocab::labels::NODEPOOL_LABEL;
+use crate::vocab::record::Upsert;
 use crate::vocab::target::TargetRef;
 
 /// The API path of a Karpenter NodeClaim (cluster-scoped, `karpenter.sh/v1`).
@@ -160,12 +161,29 @@ pub enum Op {
         /// Stop waiting after this long.
         timeout: Span,
     },
+    /// One Route 53 `ChangeResourceRecordSets` batch: every upsert lands together or none
+    /// does.
+    ChangeWeights {
+        /// The hosted zone id.
+        zone: String,
+        /// The record name.
+        record: String,
+        /// The upserts, in order (the canary's, then the stable's).
+        upserts: Vec<Upsert>,
+    },
+    /// Poll `GetChange` for the batch just sent until it is `INSYNC`.
+    VerifyInSync {
+        /// The hosted zone id.
+        zone: String,
+        /// Give up after this long.
+        timeout: Span,
+    },
     /// Tell on-call; change nothing.
     Notify {
         /// What to say.
         message: String,
     },
-    /// A step that could not be made concrete without a cluster view.
+    /// A step that could not be made concrete: no cluster view, or no Route 53 to read.
     Unresolved {
         /// What the step would do.
         what: String,
@@ -188,6 +206,8 @@ impl Op {
             Op::DeleteNodeClaim { .. } => "delete_nodeclaim",
             Op::VerifyNodeClaimGone { .. } => "verify_nodeclaim_gone",
             Op::WaitPoolNode { .. } => "wait_pool_node",
+            Op::ChangeWeights { .. } => "change_weights",
+            Op::VerifyInSync { .. } => "verify_in_sync",
             Op::Notify { .. } => "notify",
             Op::Unresolved { .. } => "unresolved",
         }
@@ -205,6 +225,7 @@ impl Op {
                 | "evict"
                 | "terminate_instance"
                 | "delete_nodeclaim"
+                | "change_weights"
         )
     }
 
@@ -311,8 +332,23 @@ impl Op {
             } => format!(
                 "LIST /api/v1/nodes?labelSelector={NODEPOOL_LABEL}={nodepool} until a new node is Ready (timeout {timeout}; a late one is noted, not a failure)"
             ),
+            Op::ChangeWeights {
+                zone,
+                record,
+                upserts,
+            } => format!(
+                "route53:ChangeResourceRecordSets HostedZoneId={zone} (record {record}, one batch: {})",
+                upserts
+                    .iter()
+                    .map(Upsert::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            Op::VerifyInSync { zone, timeout } => format!(
+                "route53:GetChange of the batch sent to zone {zone} until INSYNC (timeout {timeout})"
+            ),
             Op::Notify { message } => format!("notify on-call: {message}"),
-            Op::Unresolved { what } => format!("(unresolved without a cluster view) {what}"),
+            Op::Unresolved { what } => format!("(unresolved) {what}"),
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum TargetKind {
     DaemonSet,
     /// A node (and the EC2 instance behind it).
     Node,
+    /// A Route 53 weighted record set: `namespace` is the hosted zone id, `name` the record
+    /// name, and the target's `set_identifier` the set (a canary's).
+    WeightedRecord,
 }
 
 impl TargetKind {
@@ -29,12 +32,19 @@ impl TargetKind {
             TargetKind::StatefulSet => "StatefulSet",
             TargetKind::DaemonSet => "DaemonSet",
             TargetKind::Node => "Node",
+            TargetKind::WeightedRecord => "WeightedRecord",
         }
     }
 
-    /// Whether objects of this kind live in a namespace.
+    /// Whether objects of this kind live in a namespace (a weighted record's is its hosted
+    /// zone).
     pub fn is_namespaced(self) -> bool {
         self != TargetKind::Node
+    }
+
+    /// Whether objects of this kind are Kubernetes objects (a weighted record is not).
+    pub fn is_kubernetes(self) -> bool {
+        self != TargetKind::WeightedRecord
     }
 
     /// The API path segment of the kind's resource (`/apis/apps/v1/.../deployments/...`).
@@ -45,6 +55,13 @@ impl TargetKind {
             TargetKind::Deployment => ("/apis/apps/v1", "deployments"),
             TargetKind::StatefulSet => ("/apis/apps/v1", "statefulsets"),
             TargetKind::DaemonSet => ("/apis/apps/v1", "daemonsets"),
+            // Route 53's REST path of a zone's record sets.
+            TargetKind::WeightedRecord => {
+                return format!(
+                    "/2013-04-01/hostedzone/{}/rrset?name={name}",
+                    namespace.unwrap_or_default()
+                );
+            }
         };
         match namespace {
             Some(ns) => format!("{group}/namespaces/{ns}/{plural}/{name}"),
@@ -68,6 +85,9 @@ pub struct TargetRef {
     pub namespace: Option<String>,
     /// Its name.
     pub name: String,
+    /// A weighted record only: the set identifier of the record set acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_identifier: Option<String>,
 }
 
 impl TargetRef {
@@ -77,6 +97,7 @@ impl TargetRef {
             kind,
             namespace: Some(namespace.to_owned()),
             name: name.to_owned(),
+            set_identifier: None,
         }
     }
 
@@ -86,7 +107,32 @@ impl TargetRef {
             kind: TargetKind::Node,
             namespace: None,
             name: name.to_owned(),
+            set_identifier: None,
         }
+    }
+
+    /// A Route 53 weighted record set: record `name` of hosted zone `zone`, set
+    /// `set_identifier`.
+    pub fn weighted_record(zone: &str, name: &str, set_identifier: &str) -> Self {
+        TargetRef {
+            kind: TargetKind::WeightedRecord,
+            namespace: Some(zone.to_owned()),
+            name: name.to_owned(),
+            set_identifier: Some(set_identifier.to_owned()),
+        }
+    }
+
+    /// Whether this is the target an operator named as `wanted`: the same object, and the
+    /// same record set when `wanted` names one (`WeightedRecord/ZONE/NAME` names every set
+    /// of the record).
+    pub fn is(&self, wanted: &TargetRef) -> bool {
+        self.kind == wanted.kind
+            && self.namespace == wanted.namespace
+            && self.name == wanted.name
+            && wanted
+                .set_identifier
+                .as_ref()
+                .is_none_or(|set| self.set_identifier.as_ref() == Some(set))
     }
 
     /// The object's API path, e.g. `/api/v1/namespaces/production/pods/vote-1`.
@@ -97,15 +143,17 @@ impl TargetRef {
 
 impl fmt::Display for TargetRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
+        match (&self.namespace, &self.set_identifier) {
+            (Some(ns), Some(set)) => write!(f, "{} {ns}/{} (set {set})", self.kind, self.name),
+            (Some(ns), None) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            (None, _) => write!(f, "{} {}", self.kind, self.name),
         }
     }
 }
 
-/// Reads `KIND/NAMESPACE/NAME` (namespaced kinds) or `Node/NAME`, the kind in any case: how
-/// an operator names a target on the command line (`reflex audit list --target`).
+/// Reads `KIND/NAMESPACE/NAME` (namespaced kinds; `WeightedRecord/ZONE/NAME`, any set) or
+/// `Node/NAME`, the kind in any case: how an operator names a target on the command line
+/// (`reflex audit list --target`).
 impl std::str::FromStr for TargetRef {
     type Err = String;
 
@@ -116,6 +164,7 @@ impl std::str::FromStr for TargetRef {
             TargetKind::StatefulSet,
             TargetKind::DaemonSet,
             TargetKind::Node,
+            TargetKind::WeightedRecord,
         ];
         let parts: Vec<&str> = s.split('/').collect();
         let kind = kinds
@@ -123,7 +172,7 @@ impl std::str::FromStr for TargetRef {
             .find(|k| k.as_str().eq_ignore_ascii_case(parts[0]))
             .ok_or_else(|| {
                 format!(
-                    "unknown kind {:?}: expected one of Pod, Deployment, StatefulSet, DaemonSet, Node",
+                    "unknown kind {:?}: expected one of Pod, Deployment, StatefulSet, DaemonSet, Node, WeightedRecord",
                     parts[0]
                 )
             })?;
@@ -177,6 +226,15 @@ mod tests {
                 .parse::<TargetRef>()
                 .unwrap_err()
                 .contains("unknown kind")
+        );
+        let canary = TargetRef::weighted_record("Z1", "result.example.com", "canary");
+        let named: TargetRef = "WeightedRecord/Z1/result.example.com"
+            .parse()
+            .expect("parses");
+        assert!(canary.is(&named) && !named.is(&canary));
+        assert_eq!(
+            canary.to_string(),
+            "WeightedRecord Z1/result.example.com (set canary)"
         );
     }
 }

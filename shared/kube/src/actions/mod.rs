@@ -113,9 +113,13 @@ impl Actuator for KubeCluster {
                 ..
             } => self.wait_pool_node(nodepool, known, timeout.to_std()).await,
             Op::Notify { .. } => Ok("recorded for on-call; no cluster call".to_owned()),
-            Op::TerminateInstance { .. } | Op::Unresolved { .. } => Err(ClusterError::Unsupported(
-                format!("{} is not a Kubernetes call", op.name()),
-            )),
+            Op::TerminateInstance { .. }
+            | Op::ChangeWeights { .. }
+            | Op::VerifyInSync { .. }
+            | Op::Unresolved { .. } => Err(ClusterError::Unsupported(format!(
+                "{} is not a Kubernetes call",
+                op.name()
+            ))),
         }
     }
 

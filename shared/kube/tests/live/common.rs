@@ -83,6 +83,7 @@ pub async fn replay(
         ledger: &ledger,
         notifier: &(),
         alarms: &(),
+        traffic: &(),
     };
     let clock = Clock::AlertTime {
         fallback: Utc::now(),

@@ -131,7 +131,15 @@ async fn a_deployment_changed_since_the_plan_fails_with_a_conflict_and_is_not_ov
         },
     ];
 
-    let outcome = execute::run(&ops, Mode::Enforce, &kube, &RecordingFleet::default(), &()).await;
+    let outcome = execute::run(
+        &ops,
+        Mode::Enforce,
+        &kube,
+        &RecordingFleet::default(),
+        &(),
+        &(),
+    )
+    .await;
 
     assert_eq!(outcome.verdict, Verdict::Failed);
     let conflict = outcome.error.unwrap().to_string();

@@ -145,7 +145,7 @@ pub enum LinkRefusal {
 
 /// Signs and checks approval links. Implemented by [`HmacLinks`], over the HMAC key the AWS adapter
 /// loads from Secrets Manager or an SSM SecureString.
-pub trait ApprovalLinks: Send + Sync {
+pub trait ApprovalLinks: Send + Sync + fmt::Debug {
     /// The signed URL that approves record `id` until `expires`.
     fn link(&self, id: &str, expires: DateTime<Utc>) -> String;
 

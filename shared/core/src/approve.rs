@@ -13,7 +13,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::approval;
+use crate::approval::{self, ApprovalLinks, LinkApproval};
 use crate::audit::AuditRecord;
 use crate::cluster::{Actuator, ClusterView, Fleet};
 use crate::intent;
@@ -50,7 +50,68 @@ impl Pipeline<'_> {
         N: Notifier,
         R: AlarmCheck,
     {
-        let mut handled = self.approved(approval, adapters, id).await;
+        let handled = self.approved(approval, adapters, id).await;
+        self.record_approval(handled, approval, adapters).await
+    }
+
+    /// Performs an approval given through a signed link (the message the approval page
+    /// publishes): the link's signature and expiry are checked with `links` first, and a
+    /// refused link is a `rejected` record saying why; then as [`Pipeline::approve`].
+    pub async fn approve_link<C, A, F, L, N, R>(
+        &self,
+        link: &LinkApproval,
+        links: Option<&dyn ApprovalLinks>,
+        now: DateTime<Utc>,
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
+        id: String,
+    ) -> Handled
+    where
+        C: ClusterView,
+        A: Actuator,
+        F: Fleet,
+        L: Ledger,
+        N: Notifier,
+        R: AlarmCheck,
+    {
+        let approval = Approval {
+            approves: &link.approves,
+            approver: &link.approver,
+            now,
+        };
+        let refusal = match links {
+            None => Some("approval links are not configured".to_owned()),
+            Some(links) => links
+                .verify(&link.approves, link.expires, &link.sig, now)
+                .err()
+                .map(|refusal| refusal.to_string()),
+        };
+        let Some(reason) = refusal else {
+            return self.approve(approval, adapters, id).await;
+        };
+        let record = AuditRecord::rejected(
+            id,
+            now,
+            self.mode,
+            None,
+            approval::claim_key(&link.approves),
+            format!("approval link refused: {reason}; nothing was done"),
+            crate::alert::Delivery::default(),
+        );
+        self.record_approval(Handled::of(record), approval, adapters)
+            .await
+    }
+
+    /// Names the approval in its outcome's record, then stores it and tells on-call.
+    async fn record_approval<C, A, F, L, N, R>(
+        &self,
+        mut handled: Handled,
+        approval: Approval<'_>,
+        adapters: &Adapters<'_, C, A, F, L, N, R>,
+    ) -> Handled
+    where
+        L: Ledger,
+        N: Notifier,
+    {
         let record = &mut handled.record;
         if matches!(
             record.verdict,

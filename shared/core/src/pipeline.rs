@@ -209,6 +209,13 @@ pub struct Pipeline<'a> {
 pub trait Admission: std::fmt::Debug {
     /// `Ok` when `alert`, as delivered, may be acted on.
     fn admit(&self, alert: &Alert) -> Result<(), String>;
+
+    /// `Ok` when a message delivered by SNS topic `topic_arn` (an approval message) may be
+    /// acted on. Default: any.
+    fn admit_topic(&self, topic_arn: Option<&str>) -> Result<(), String> {
+        let _ = topic_arn;
+        Ok(())
+    }
 }
 
 impl Admission for () {

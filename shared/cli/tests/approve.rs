@@ -479,3 +479,30 @@ fn policy_check_lists_the_approval_settings_and_which_rules_need_approval() {
         "{text}"
     );
 }
+
+#[test]
+fn while_paused_an_approval_is_suppressed_and_stays_usable_after_resume() {
+    let log = fresh_log("approve-paused.jsonl");
+    let record = awaiting(&log, Utc::now(), &SNAPSHOT);
+    let id = record["id"].as_str().unwrap();
+    let paused = run(
+        &["pause", "--reason", "change freeze", "--audit-log", &log],
+        &[],
+    );
+    assert_eq!(paused.status.code(), Some(0), "{}", stderr(&paused));
+    let out = approve(id, &log, &SNAPSHOT);
+    assert_eq!(out.status.code(), Some(0));
+    let held = printed(&out);
+    assert_eq!(held["verdict"], "suppressed", "{held}");
+    assert!(
+        held["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("paused by local user approver"),
+        "{held}"
+    );
+    let resumed = run(&["resume", "--audit-log", &log], &[]);
+    assert_eq!(resumed.status.code(), Some(0));
+    let done = printed(&approve(id, &log, &SNAPSHOT));
+    assert_eq!(done["verdict"], "executed", "{done}");
+}

@@ -298,3 +298,31 @@ async fn two_signed_approval_messages_at_once_on_the_table_give_one_action() {
     assert_eq!(kept.approves.as_deref(), Some(id.as_str()));
     assert!(kept.changed_cluster());
 }
+
+#[tokio::test]
+async fn an_approval_message_from_another_topic_is_rejected_and_nothing_is_done() {
+    let (policy, cluster, ledger, told) =
+        (policy(), voting_app(), MemoryLedger::new(), Told::default());
+    let signer: Arc<dyn ApprovalLinks> = Arc::new(links());
+    let record = awaiting(&enforcing(
+        &policy,
+        &cluster,
+        &ledger,
+        &told,
+        Some(signer.clone()),
+    ))
+    .await;
+    let origins = reflex_remediate::Origins::new(
+        "arn:aws:sns:us-east-1:123456789012:another-alerts-topic",
+        "",
+    )
+    .unwrap();
+    let deps = Deps {
+        admission: &origins,
+        ..enforcing(&policy, &cluster, &ledger, &told, Some(signer))
+    };
+    let expires = record.approval.unwrap().expires;
+    let refused = rejected(handle_bytes(&message(&record.id, expires, None), "req-2", &deps).await);
+    assert!(refused.contains("not by the alerts topic"), "{refused}");
+    assert!(ledger.records().iter().all(|r| !r.changed_cluster()));
+}

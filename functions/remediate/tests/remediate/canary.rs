@@ -40,6 +40,7 @@ async fn the_canary_alarm_shifts_the_weight_to_stable_once_per_delivery() {
         admission: &(),
         now: Some(now()),
         emf_metrics: false,
+        links: None,
     };
     let payload = event("sns-cloudwatch/alb-target-5xx-result-canary.json");
 

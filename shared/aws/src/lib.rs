@@ -7,6 +7,7 @@
 //! | [`eks`] | DescribeCluster + presigned STS tokens → a cached kube client that re-signs them | |
 //! | [`fleet`] | terminate a node's instance in its cluster-owned Auto Scaling group | `Fleet` |
 //! | [`alarms`] | does the alarm exist, is it still in ALARM, does it watch what the message says? | `AlarmCheck` |
+//! | [`links`] | the approval links' HMAC key from an SSM SecureString → the core's `HmacLinks` | `ApprovalLinks` |
 //! | [`metrics`] | reflex's own metrics as Embedded Metric Format log lines | |
 //! | [`notify`] | on-call notifications on an SNS topic | `Notifier` |
 //! | [`store`] | audit records, exactly-once claims, leases, limits and the pause in DynamoDB; what `reflex audit`/`status` read | `Ledger` |
@@ -24,6 +25,7 @@ pub mod config;
 pub mod eks;
 pub mod error;
 pub mod fleet;
+pub mod links;
 pub mod metrics;
 pub mod notify;
 pub mod store;
@@ -33,5 +35,6 @@ pub use config::{Aws, AwsConfig, Retries};
 pub use eks::EksAuth;
 pub use error::AwsError;
 pub use fleet::AsgFleet;
+pub use links::{KeyUse, LinksConfig};
 pub use notify::SnsNotifier;
 pub use store::DynamoLedger;

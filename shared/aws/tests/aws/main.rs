@@ -10,6 +10,8 @@
 //!   20 alerts on 20 targets with one action of the budget left; two node alerts at once.
 //! - `faults`: refused and throttled endpoints give bounded retries and `failed` records.
 //! - `startup`: no credentials is a clear error at start.
+//! - `links`: the approval links' key from SSM (SecureString only, long enough, never
+//!   shown), and a link taken once in the audit table.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
@@ -18,6 +20,7 @@ mod concurrency;
 mod eks;
 mod faults;
 mod fleet;
+mod links;
 mod notify;
 mod startup;
 mod store;

@@ -49,6 +49,7 @@ impl Topic {
                 topic_arn: topic_arn.clone(),
                 token: TokenDigest::of(TOKEN.as_bytes()),
                 max_body_bytes,
+                approvals: None,
             },
             publisher: SnsPublisher::new(sns, topic_arn),
             queue,

@@ -304,4 +304,15 @@ impl<L: Ledger> Ledger for CrashAt<'_, L> {
     fn append(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send {
         self.inner.append(record)
     }
+
+    fn record(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<AuditRecord>, LedgerError>> + Send {
+        self.inner.record(id)
+    }
+
+    fn store_flag(&self) -> Option<String> {
+        self.inner.store_flag()
+    }
 }

@@ -8,7 +8,9 @@
 //! ([`ClusterSource`], `cluster_source.rs`) and the warning when the policy's longest
 //! action outlasts the invocation ([`actions_outlast`], `deadline.rs`); and the notifier that
 //! sends each notification with the evidence about its target ([`EvidenceNotifier`],
-//! `evidence.rs`).
+//! `evidence.rs`). An SNS event whose message is an approval (`{"reflex_approval": ...}`,
+//! published by the approval page) is performed as `reflex approve` performs one, after its
+//! signature and expiry are checked (`approval.rs`).
 //!
 //! The one design choice to know is that result ([`HandlerError`]): every decoded alert that
 //! got a verdict, whatever the verdict, is a success, because its record is stored and
@@ -21,6 +23,7 @@
 //! record: the first attempt's record is claimed by the payload's digest, so the event
 //! leaves one record and reaches the dead-letter queue once, after Lambda's last retry.
 
+pub mod approval;
 pub mod cluster_source;
 pub mod config;
 pub mod crash;
@@ -29,10 +32,13 @@ pub mod evidence;
 pub mod origin;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use reflex_core::alert::Delivery;
+use reflex_core::approval::ApprovalLinks;
 use reflex_core::audit::AuditRecord;
 use reflex_core::cluster::{Actuator, ClusterView, Fleet};
 use reflex_core::ledger::{AlarmCheck, Ledger, Notifier};
@@ -61,6 +67,9 @@ pub struct Deps<'a, C, A, F, L, N = (), R = ()> {
     pub now: Option<DateTime<Utc>>,
     /// Also write each record's Embedded Metric Format line to stdout (CloudWatch metrics).
     pub emf_metrics: bool,
+    /// Signs approval links and checks the approval messages their page publishes; `None`
+    /// when no key is configured (an approval message is then refused).
+    pub links: Option<Arc<dyn ApprovalLinks>>,
 }
 
 /// A successful invocation: what happened to each alert.
@@ -166,16 +175,61 @@ where
     let started = Instant::now();
     let now = deps.now.unwrap_or_else(Utc::now);
     let mut ids = Ids::new(format!("{request_id}-{}", now.timestamp_millis()));
-    let handled = deps
-        .pipeline
-        .process_admitted(
-            payload,
-            deps.admission,
-            &deps.adapters,
-            Clock::Fixed(now),
-            &mut ids,
-        )
-        .await;
+    let links = deps.links.as_deref();
+    let policy = deps.pipeline.policy;
+    let notifier = approval::Linking::new(deps.adapters.notifier, links, policy.approval.links);
+    let adapters = Adapters {
+        cluster: deps.adapters.cluster,
+        live: deps.adapters.live,
+        ledger: deps.adapters.ledger,
+        notifier: &notifier,
+        alarms: deps.adapters.alarms,
+    };
+    let handled = match approval::messages(payload) {
+        // An approval published by the approval page: performed as `reflex approve` does.
+        Some(messages) => {
+            let mut handled = Vec::with_capacity(messages.len());
+            for message in messages {
+                let admitted = deps
+                    .admission
+                    .admit_topic(message.topic_arn.as_deref())
+                    .and(message.approval);
+                let one = match admitted {
+                    Ok(link) => {
+                        let id = ids.issue();
+                        deps.pipeline
+                            .approve_link(&link, links, now, &adapters, id)
+                            .await
+                    }
+                    Err(reason) => {
+                        let record = deps.pipeline.rejected(
+                            payload,
+                            reason,
+                            Delivery::default(),
+                            now,
+                            &mut ids,
+                        );
+                        let mut one = Handled::of(record);
+                        deps.pipeline.finish(&mut one, &adapters).await;
+                        one
+                    }
+                };
+                handled.push(one);
+            }
+            handled
+        }
+        None => {
+            deps.pipeline
+                .process_admitted(
+                    payload,
+                    deps.admission,
+                    &adapters,
+                    Clock::Fixed(now),
+                    &mut ids,
+                )
+                .await
+        }
+    };
 
     let mut failures = Vec::new();
     let mut rejections = Vec::new();

@@ -76,6 +76,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 admission: &config.origins,
                 now: None,
                 emf_metrics: true,
+                links: None,
             };
             handle(event, &deps)
                 .await

@@ -84,24 +84,24 @@ impl Origins {
 }
 
 impl Admission for Origins {
+    fn admit_topic(&self, topic_arn: Option<&str>) -> Result<(), String> {
+        match topic_arn {
+            Some(topic) if topic == self.alerts_topic_arn => Ok(()),
+            Some(topic) => Err(format!(
+                "delivered by SNS topic {topic}, not by the alerts topic {}; remediate acts only on its alerts topic, and on CloudWatch alarm actions and EventBridge alarm events of its account",
+                self.alerts_topic_arn
+            )),
+            None => Err(format!(
+                "a Lambda SNS event without a TopicArn, not from the alerts topic {}; not acted on",
+                self.alerts_topic_arn
+            )),
+        }
+    }
+
     fn admit(&self, alert: &Alert) -> Result<(), String> {
         let delivery = &alert.delivery;
         match delivery.shape {
-            Some(Shape::SnsLambda) => match delivery.topic_arn.as_deref() {
-                Some(topic) if topic == self.alerts_topic_arn => {}
-                Some(topic) => {
-                    return Err(format!(
-                        "delivered by SNS topic {topic}, not by the alerts topic {}; remediate acts only on its alerts topic, and on CloudWatch alarm actions and EventBridge alarm events of its account",
-                        self.alerts_topic_arn
-                    ));
-                }
-                None => {
-                    return Err(format!(
-                        "a Lambda SNS event without a TopicArn, not from the alerts topic {}; not acted on",
-                        self.alerts_topic_arn
-                    ));
-                }
-            },
+            Some(Shape::SnsLambda) => self.admit_topic(delivery.topic_arn.as_deref())?,
             Some(shape @ (Shape::AlarmAction | Shape::EventBridge)) => {
                 self.admit_alarm_event(alert, shape.describe())?;
             }

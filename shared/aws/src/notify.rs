@@ -131,16 +131,24 @@ fn chatbot_within(record: &AuditRecord, evidence: &Evidence, budget: usize) -> s
     for step in &record.steps {
         let _ = writeln!(d, "- `{}` {}", step.op, step.detail);
     }
+    for line in how_to_approve(record) {
+        let _ = writeln!(d, "*{line}*");
+    }
     for note in &record.notes {
         let _ = writeln!(d, "_Note:_ {note}");
     }
     let _ = writeln!(d, "*Audit id:* `{}`", record.id);
     let room = budget.saturating_sub(d.len());
     d.push_str(&render(evidence, Style::Markdown, room));
-    let mut next = vec![format!(
+    let mut next: Vec<String> = record
+        .approval
+        .iter()
+        .map(|p| format!("Approve it: `{}`", p.command))
+        .collect();
+    next.push(format!(
         "Look the record up: `reflex audit show {} --table <audit table>`",
         record.id
-    )];
+    ));
     if let Some(action) = &record.action {
         let t = &action.target;
         let ns = t
@@ -175,6 +183,25 @@ fn chatbot_within(record: &AuditRecord, evidence: &Evidence, budget: usize) -> s
             "relatedResources": target.into_iter().collect::<Vec<_>>(),
         },
     })
+}
+
+/// How an `awaiting_approval` record is approved: the exact command, and the signed link
+/// when the record carries one (links are put in the notification, never stored).
+fn how_to_approve(record: &AuditRecord) -> Vec<String> {
+    let Some(pending) = &record.approval else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "To approve (before {}): {}",
+        reflex_core::audit::rfc3339(pending.expires),
+        pending.command
+    )];
+    if let Some(link) = &pending.link {
+        lines.push(format!(
+            "Or approve on the page of this signed, single-use link: {link}"
+        ));
+    }
+    lines
 }
 
 /// The subject line: `reflex <verdict>: <action> <target>`, at most [`SUBJECT_MAX`]
@@ -265,6 +292,9 @@ fn body_within(record: &AuditRecord, evidence: &Evidence, budget: usize) -> Stri
             let _ = write!(b, ": {}", step.detail);
         }
         let _ = writeln!(b);
+    }
+    for line in how_to_approve(record) {
+        let _ = writeln!(b, "{line}");
     }
     for note in &record.notes {
         let _ = writeln!(b, "Note: {note}");
@@ -365,6 +395,49 @@ mod tests {
         r.alert.name = Some(long_unicode);
         let s = subject(&r);
         assert!(s.len() <= SUBJECT_MAX && s.is_ascii(), "{s}");
+    }
+
+    #[test]
+    fn an_awaiting_approval_notification_says_the_approve_command_and_link_which_is_not_in_the_record_json()
+     {
+        let mut r = record("KubePodCrashLooping", "vote-1");
+        r.verdict = Verdict::AwaitingApproval;
+        r.approval = Some(reflex_core::approval::Pending {
+            alert: reflex_core::Alert {
+                source: reflex_core::Source::Alertmanager,
+                name: "KubePodCrashLooping".into(),
+                status: reflex_core::AlertStatus::Firing,
+                fingerprint: "f".into(),
+                starts_at: None,
+                labels: Default::default(),
+                annotations: Default::default(),
+                delivery: Default::default(),
+                actions_suppressed: None,
+                notes: Vec::new(),
+            },
+            expires: chrono::DateTime::UNIX_EPOCH,
+            command: "reflex approve run-7-0001 --table reflex-audit".into(),
+            objects: vec!["restart_pod Pod production/vote-1".into()],
+            link: Some("https://intake.example/approvals/run-7-0001?expires=0&sig=ab".into()),
+        });
+        let b = body(&r, &Evidence::default());
+        assert!(
+            b.contains("To approve (before 1970-01-01T00:00:00.000Z): reflex approve run-7-0001 --table reflex-audit"),
+            "{b}"
+        );
+        assert!(
+            b.contains(
+                "single-use link: https://intake.example/approvals/run-7-0001?expires=0&sig=ab"
+            ),
+            "{b}"
+        );
+        let json = &b[b.find("Audit record (JSON):").expect("json")..];
+        assert!(!json.contains("sig=ab"), "{json}");
+        let chat = chatbot(&r, &Evidence::default());
+        assert_eq!(
+            chat["content"]["nextSteps"][0],
+            "Approve it: `reflex approve run-7-0001 --table reflex-audit`"
+        );
     }
 
     #[test]

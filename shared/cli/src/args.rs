@@ -42,6 +42,39 @@ pub enum Command {
     Pause(PauseArgs),
     /// End the pause in force.
     Resume(ResumeArgs),
+    /// Approve an action awaiting approval: plan it again against the cluster as it is now,
+    /// and perform it only if the plan still names the same objects.
+    ///
+    /// Exit 0 when the approval was processed (whatever the verdict), 2 when it was refused
+    /// (unknown id, nothing awaiting, expired, already used) or the store is unusable, 1
+    /// when the action failed. Each outcome is a new record with `approves: ID`.
+    Approve(ApproveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApproveArgs {
+    /// The id of the `awaiting_approval` record.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Act on an in-memory copy of this cluster snapshot (a simulation, as `replay
+    /// --execute --cluster` does).
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with = "kubeconfig")]
+    pub cluster: Option<PathBuf>,
+    /// Act on the live cluster through this kubeconfig, with its credentials.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use; default: its current context.
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    pub context: Option<String>,
+    /// The policy reflex runs with (the rule that asked for approval is looked up in it);
+    /// default: the embedded default policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// `text` for people, `json` the record made, as stored.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Where records and the pause live: `--audit-log FILE` or `--table NAME`.

@@ -6,15 +6,19 @@
 //! reflex is paused; each new record is appended (and flushed) as soon as it is final. The exactly-once claims, leases, budget counter and
 //! node-replacement slots live in memory: a CLI run is one process, and the file is the
 //! history, not a lock (earlier runs' actions count through the history read at start).
+//! The one exception is an approval, which two engineers may give at the same second from
+//! two processes: its claim is a file created exclusively beside the log
+//! (`FILE.approvals/ID`, holding the id of the record that used it), so exactly one wins.
 
 use std::fs::{File, OpenOptions};
 use std::future::{Future, ready};
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use reflex_core::approval::CLAIM_PREFIX;
 use reflex_core::audit::AuditRecord;
 use reflex_core::history::History;
 use reflex_core::ledger::{
@@ -28,6 +32,7 @@ use reflex_core::vocab::target::TargetRef;
 pub struct AuditLog {
     memory: MemoryLedger,
     file: Option<Mutex<File>>,
+    path: Option<PathBuf>,
 }
 
 impl AuditLog {
@@ -36,6 +41,7 @@ impl AuditLog {
         AuditLog {
             memory: MemoryLedger::new(),
             file: None,
+            path: None,
         }
     }
 
@@ -83,6 +89,7 @@ impl AuditLog {
         Ok(AuditLog {
             memory,
             file: Some(Mutex::new(file)),
+            path: Some(path.to_owned()),
         })
     }
 
@@ -98,9 +105,58 @@ impl AuditLog {
         let mut file = file
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        writeln!(file, "{line}")
+        // One write per line: processes appending to the same log never interleave a line.
+        file.write_all(format!("{line}\n").as_bytes())
             .and_then(|()| file.flush())
             .map_err(|e| LedgerError::Unavailable(format!("audit log write failed: {e}")))
+    }
+
+    /// The file that holds the claim of `key` (an approval's), when the log is a file.
+    fn claim_file(&self, key: &str) -> Option<PathBuf> {
+        let id = key.strip_prefix(CLAIM_PREFIX)?;
+        let path = self.path.as_ref()?;
+        let name: String = id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut dir = path.clone().into_os_string();
+        dir.push(".approvals");
+        Some(PathBuf::from(dir).join(name))
+    }
+
+    /// Claims an approval by creating its file exclusively: the first process wins, any
+    /// other finds the file and the record id in it.
+    fn claim_in_file(&self, file: &Path, record_id: &str) -> Result<Claim, LedgerError> {
+        let unavailable = |e: std::io::Error| {
+            LedgerError::Unavailable(format!("approval claim {}: {e}", file.display()))
+        };
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(unavailable)?;
+        }
+        match OpenOptions::new().write(true).create_new(true).open(file) {
+            Ok(mut f) => {
+                f.write_all(record_id.as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map_err(unavailable)?;
+                Ok(Claim::First)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let by = std::fs::read_to_string(file).unwrap_or_default();
+                let by = if by.trim().is_empty() {
+                    "another process (at this moment)".to_owned()
+                } else {
+                    by.trim().to_owned()
+                };
+                Ok(Claim::Duplicate { by })
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     fn write_control(&self, event: &ControlEvent) -> Result<(), LedgerError> {
@@ -177,7 +233,15 @@ impl Ledger for AuditLog {
         now: DateTime<Utc>,
         alive_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Claim, LedgerError>> + Send {
-        self.memory.claim(instance, record_id, now, alive_until)
+        let memory = self.memory.claim(instance, record_id, now, alive_until);
+        let file = self.claim_file(instance);
+        let record_id = record_id.to_owned();
+        async move {
+            match (memory.await?, file) {
+                (Claim::First, Some(file)) => self.claim_in_file(&file, &record_id),
+                (claim, _) => Ok(claim),
+            }
+        }
     }
 
     fn unclaim(
@@ -185,6 +249,12 @@ impl Ledger for AuditLog {
         instance: &str,
         record_id: &str,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send {
+        if let Some(file) = self.claim_file(instance)
+            && std::fs::read_to_string(&file).is_ok_and(|by| by.trim() == record_id)
+        {
+            // Nothing was changed: the approval may be used again.
+            let _ = std::fs::remove_file(&file);
+        }
         self.memory.unclaim(instance, record_id)
     }
 
@@ -248,5 +318,18 @@ impl Ledger for AuditLog {
             written?;
             memory.await
         }
+    }
+
+    fn record(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<AuditRecord>, LedgerError>> + Send {
+        self.memory.record(id)
+    }
+
+    fn store_flag(&self) -> Option<String> {
+        self.path
+            .as_ref()
+            .map(|p| format!("--audit-log {}", p.display()))
     }
 }

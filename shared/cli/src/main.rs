@@ -4,14 +4,15 @@
 //! This file only dispatches the parsed command line (`args.rs`) and maps outcomes to exit
 //! codes (`exit.rs`); the work is in `replay.rs` (the pipeline run), `cluster.rs` (which
 //! cluster a run reads and acts on), `render.rs` (the text format), `output.rs` (stdout that survives `| head`), `policy_check.rs`,
-//! `policy_test/` (a policy's unit tests), and `operate.rs` (audit, status, pause, resume)
-//! over `store.rs` (an audit log or the table).
+//! `policy_test/` (a policy's unit tests), `operate.rs` (audit, status, pause, resume)
+//! over `store.rs` (an audit log or the table), and `approve.rs` (an approval).
 //! Exit codes are a contract (ARCHITECTURE section 7): 0 every input processed, 2 an input
 //! was rejected (or the command line, policy or snapshot was unusable), 1 an execution
 //! failed (this wins over 2: a failed action needs attention first). `policy test` reads
 //! the same numbers its own way (section 10): 0 every test passed, 1 a test failed, 2 a test
 //! file or policy is unusable.
 
+mod approve;
 mod args;
 mod audit_log;
 mod cluster;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Command::Status(args) => operate::status(&args),
         Command::Pause(args) => operate::pause(&args),
         Command::Resume(args) => operate::resume(&args),
+        Command::Approve(args) => approve::run(&args),
         Command::Policy(PolicyCommand::Test { policy, files }) => {
             policy_test::run(policy.as_deref(), &files)
         }

@@ -110,6 +110,18 @@ fn body(record: &AuditRecord) -> String {
     };
     let _ = writeln!(s, "  decision {decision}");
     let _ = writeln!(s, "  why      {}", record.reason);
+    if let Some(pending) = &record.approval {
+        let _ = writeln!(
+            s,
+            "  approve  {} (before {})",
+            pending.command,
+            reflex_core::audit::rfc3339(pending.expires)
+        );
+    }
+    if let Some(approves) = &record.approves {
+        let by = record.approver.as_deref().unwrap_or("?");
+        let _ = writeln!(s, "  approves {approves} (approver: {by})");
+    }
     for (i, step) in record.steps.iter().enumerate() {
         let result = match step.result {
             StepResult::Planned => "planned",

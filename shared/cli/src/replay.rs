@@ -18,13 +18,13 @@ use crate::cluster::Cluster;
 use crate::load::{load_policy, load_snapshot};
 use crate::{exit, live, render};
 
-/// A run id: distinct per invocation, short enough to read in record ids.
-fn run_id() -> String {
+/// A run id (`<kind>-<hash>`): distinct per invocation, short enough to read in record ids.
+pub fn run_id(kind: &str) -> String {
     let mut h = Fnv64::default();
     let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
     h.write(&nanos.to_le_bytes())
         .write(&std::process::id().to_le_bytes());
-    format!("replay-{}", &h.hex()[..10])
+    format!("{kind}-{}", &h.hex()[..10])
 }
 
 /// Runs the replay and returns the exit code.
@@ -118,7 +118,7 @@ impl Run<'_> {
                 fallback: Utc::now(),
             },
         };
-        let mut ids = Ids::new(run_id());
+        let mut ids = Ids::new(run_id("replay"));
         let mut verdicts: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut code = exit::OK;
         let mut out = crate::output::stdout();

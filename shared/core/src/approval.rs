@@ -8,6 +8,12 @@
 //! HMAC key that never appears in a log or a record; [`ApprovalLinks`] is what both functions
 //! ask of whoever holds that key, and [`HmacLinks`] its implementation (pure: the key's
 //! bytes are loaded from Secrets Manager or SSM by the AWS adapter and handed in).
+//!
+//! An `awaiting_approval` record carries a [`Pending`]: the alert as decoded (re-planned on
+//! approval), the expiry, the exact approve command, and the [`objects`] its plan names.
+//! The approval acts only when the new plan names the same objects; [`difference`] says
+//! what changed otherwise. Each approval is used at most once: it is claimed under
+//! [`claim_key`] with the same conditional write that makes alerts exactly-once.
 
 use std::fmt;
 
@@ -15,6 +21,91 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+use crate::alert::Alert;
+use crate::vocab::action::ActionKind;
+use crate::vocab::op::Op;
+use crate::vocab::target::TargetRef;
+
+/// What an `awaiting_approval` record keeps for the approval that may follow (`approval`
+/// in the record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The alert as it was decoded: planned again, against the cluster as it is then, when
+    /// the action is approved.
+    pub alert: Alert,
+    /// When the approval stops being good: the record's time plus the policy's `approval.ttl`.
+    #[serde(with = "crate::time_format")]
+    pub expires: DateTime<Utc>,
+    /// The exact command that approves it (`reflex approve ID --table NAME`).
+    pub command: String,
+    /// The objects the plan names (see [`objects`]): the approval acts only on these.
+    pub objects: Vec<String>,
+    /// The signed approval link, when links are on: put in the notification only, never
+    /// stored (it is not serialized).
+    #[serde(skip)]
+    pub link: Option<String>,
+}
+
+/// The claim that makes an approval of record `id` single-use.
+pub fn claim_key(id: &str) -> String {
+    format!("{CLAIM_PREFIX}{id}")
+}
+
+/// How every approval claim's key starts (an alert instance key never does: those start
+/// with their source).
+pub const CLAIM_PREFIX: &str = "approval:";
+
+/// `reflex approve ID`, with the store flag (`--table NAME`, `--audit-log FILE`) when known.
+pub fn command(id: &str, store: Option<&str>) -> String {
+    match store {
+        Some(store) => format!("reflex approve {id} {store}"),
+        None => format!("reflex approve {id}"),
+    }
+}
+
+/// The objects a plan names, one line each: the action and its target, then each object a
+/// step changes with what pins it (a pod's uid, a rollback's revisions, a node's instance,
+/// a NodeClaim's uid). Two plans with the same lines act on the same objects.
+pub fn objects(action: ActionKind, target: &TargetRef, ops: &[Op]) -> Vec<String> {
+    let mut lines = vec![format!("{action} {target}")];
+    for line in ops.iter().filter_map(Op::names) {
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+/// How the plan made now differs from the one awaiting approval, in words; `None` when it
+/// names the same objects.
+pub fn difference(awaited: &[String], now: &[String]) -> Option<String> {
+    let gone: Vec<&str> = awaited
+        .iter()
+        .filter(|l| !now.contains(l))
+        .map(String::as_str)
+        .collect();
+    let new: Vec<&str> = now
+        .iter()
+        .filter(|l| !awaited.contains(l))
+        .map(String::as_str)
+        .collect();
+    if gone.is_empty() && new.is_empty() {
+        return None;
+    }
+    let list = |lines: &[&str]| {
+        if lines.is_empty() {
+            "nothing else".to_owned()
+        } else {
+            lines.join("; ")
+        }
+    };
+    Some(format!(
+        "the plan approved named {}, the plan made now names {}",
+        list(&gone),
+        list(&new)
+    ))
+}
 
 /// The body of the SNS message by which an approval link asks `remediate` to perform an
 /// approval: `{"reflex_approval": {"approves": ID, "approver": WHO, "expires": RFC3339, "sig": HEX}}`.
@@ -54,7 +145,7 @@ pub enum LinkRefusal {
 
 /// Signs and checks approval links. Implemented by [`HmacLinks`], over the HMAC key the AWS adapter
 /// loads from Secrets Manager or an SSM SecureString.
-pub trait ApprovalLinks: Send + Sync {
+pub trait ApprovalLinks: Send + Sync + fmt::Debug {
     /// The signed URL that approves record `id` until `expires`.
     fn link(&self, id: &str, expires: DateTime<Utc>) -> String;
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, Labels, Source};
+use crate::approval::Pending;
 use crate::vocab::action::{ActionKind, FailureClass};
 use crate::vocab::op::Op;
 use crate::vocab::target::TargetRef;
@@ -80,6 +81,18 @@ pub struct AuditRecord {
     /// escalation ladder: how the rule's next alert on the same workload finds this action.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub workload: Option<TargetRef>,
+    /// An `awaiting_approval` record's approval: the alert to plan again, the expiry, the
+    /// command that approves it and the objects its plan names.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub approval: Option<Pending>,
+    /// The `awaiting_approval` record this record is the approval of (every approval's
+    /// outcome, refused ones included).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub approves: Option<String>,
+    /// Who approved: an AWS caller ARN, a kubeconfig user, or what the approval link's page
+    /// saw.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub approver: Option<String>,
 }
 
 pub use crate::time_format::rfc3339;
@@ -117,6 +130,9 @@ impl AuditRecord {
             notes: alert.notes.clone(),
             shadow: false,
             workload: None,
+            approval: None,
+            approves: None,
+            approver: None,
         }
     }
 
@@ -153,6 +169,9 @@ impl AuditRecord {
             notes: Vec::new(),
             shadow: false,
             workload: None,
+            approval: None,
+            approves: None,
+            approver: None,
         }
     }
 

@@ -425,6 +425,17 @@ pub trait Ledger: Sync {
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
     /// Stores a finished record.
     fn append(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// The stored record `id`, if any: what an approval looks up.
+    fn record(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<AuditRecord>, LedgerError>> + Send;
+    /// How an operator names this store on the command line (`--table NAME`, `--audit-log
+    /// FILE`), for the approve command an `awaiting_approval` record carries; `None` for a
+    /// store that lives only in memory.
+    fn store_flag(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Tells on-call what reflex did (executed, failed or suppressed actions).
@@ -840,5 +851,12 @@ impl Ledger for MemoryLedger {
     fn append(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send {
         self.lock().records.push(record.clone());
         ready(Ok(()))
+    }
+
+    fn record(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<AuditRecord>, LedgerError>> + Send {
+        ready(Ok(self.lock().records.iter().find(|r| r.id == id).cloned()))
     }
 }

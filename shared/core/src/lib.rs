@@ -6,7 +6,8 @@
 //!
 //! Start at [`decode::decode`], then [`policy::Policy::classify`], [`plan::resolve`] (one
 //! file per action kind under `plan/`) and [`guard`], [`execute::run`] and
-//! [`audit::AuditRecord`]; [`pipeline`] writes the stages out in order. The one design
+//! [`audit::AuditRecord`]; [`pipeline`] writes the stages out in order, and [`approve`]
+//! performs an approval of an `awaiting_approval` record through the same stages. The one design
 //! choice to know: this crate does no I/O and depends on no Kubernetes client, AWS SDK or
 //! async runtime. What it must learn from the world (cluster objects, instance termination,
 //! the audit trail) it asks through the traits in [`cluster`] and [`ledger`]; adapters (the
@@ -20,6 +21,7 @@
 pub mod alarm_metrics;
 pub mod alert;
 pub mod approval;
+pub mod approve;
 pub mod audit;
 pub mod cluster;
 pub mod decode;

@@ -13,6 +13,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::alert::{Alert, Delivery, Fnv64, Source};
+use crate::approval;
 use crate::audit::{ActionSummary, AuditRecord};
 use crate::cluster::{Actuator, ClusterError, ClusterView, Fleet};
 use crate::decode;
@@ -22,8 +23,7 @@ use crate::intent::{self, Intent};
 use crate::ledger::{AlarmCheck, AlarmState, Claim, Ledger, LedgerError, Notifier, Progress};
 use crate::limits::{self, Denied};
 use crate::plan::{self, Inputs, Resolution};
-use crate::policy::Policy;
-use crate::policy::Rule;
+use crate::policy::{self, Policy, Rule};
 use crate::time_format::rfc3339;
 use crate::vocab::target::TargetRef;
 use crate::vocab::verdict::{Mode, StepResult, Verdict};
@@ -147,7 +147,7 @@ impl Handled {
 }
 
 /// `record` with its verdict and reason.
-fn ended_with(
+pub(crate) fn ended_with(
     mut record: AuditRecord,
     verdict: Verdict,
     reason: String,
@@ -185,12 +185,12 @@ enum Redelivery {
     },
 }
 
-/// The claim an invocation holds while it acts.
+/// The claim an invocation holds while it acts: an alert instance's, or an approval's.
 #[derive(Debug, Clone, Copy)]
-struct Held<'a> {
-    instance: &'a str,
-    attempt: u32,
-    alive_until: DateTime<Utc>,
+pub(crate) struct Held<'a> {
+    pub(crate) instance: &'a str,
+    pub(crate) attempt: u32,
+    pub(crate) alive_until: DateTime<Utc>,
 }
 
 /// A configured pipeline.
@@ -209,6 +209,13 @@ pub struct Pipeline<'a> {
 pub trait Admission: std::fmt::Debug {
     /// `Ok` when `alert`, as delivered, may be acted on.
     fn admit(&self, alert: &Alert) -> Result<(), String>;
+
+    /// `Ok` when a message delivered by SNS topic `topic_arn` (an approval message) may be
+    /// acted on. Default: any.
+    fn admit_topic(&self, topic_arn: Option<&str>) -> Result<(), String> {
+        let _ = topic_arn;
+        Ok(())
+    }
 }
 
 impl Admission for () {
@@ -367,8 +374,10 @@ impl Pipeline<'_> {
             }
         }
         let record = &handled.record;
-        let tell = matches!(record.verdict, Verdict::Executed | Verdict::Failed)
-            || (record.verdict == Verdict::Suppressed && record.action.is_some())
+        let tell = matches!(
+            record.verdict,
+            Verdict::Executed | Verdict::Failed | Verdict::AwaitingApproval
+        ) || (record.verdict == Verdict::Suppressed && record.action.is_some())
             || (record.verdict == Verdict::Planned && record.shadow)
             || handled.first_under_pause;
         if tell && let Err(e) = adapters.notifier.notify(record).await {
@@ -394,6 +403,23 @@ impl Pipeline<'_> {
         AuditRecord::rejected(ids.issue(), now, self.mode, None, digest, reason, delivery)
     }
 
+    /// Puts `rule` in `record` and gives the effective mode: the more cautious of the
+    /// rule's and the pipeline's (a shadow rule holds reflex back to a dry run).
+    pub(crate) fn under_rule(&self, record: &mut AuditRecord, rule: &Rule) -> Mode {
+        let mode = rule.mode.map_or(self.mode, |m| m.cautious(self.mode));
+        record.class = Some(rule.class);
+        record.rule = Some(rule.name.clone());
+        record.mode = mode;
+        if mode != self.mode {
+            record.shadow = true;
+            record.notes.push(format!(
+                "rule {} is a shadow rule (mode: dry-run): planned and reported, not performed",
+                rule.name
+            ));
+        }
+        mode
+    }
+
     /// The stages for one decoded alert.
     async fn handle<C, A, F, L, N, R>(
         &self,
@@ -415,21 +441,10 @@ impl Pipeline<'_> {
 
         // Classify; the rule may hold reflex back to a dry run (a shadow rule).
         let rule = self.policy.classify(alert);
-        let mode = rule.map_or(self.mode, |r| {
-            r.mode.map_or(self.mode, |m| m.cautious(self.mode))
-        });
-        if let Some(rule) = rule {
-            record.class = Some(rule.class);
-            record.rule = Some(rule.name.clone());
-            record.mode = mode;
-            if mode != self.mode {
-                record.shadow = true;
-                record.notes.push(format!(
-                    "rule {} is a shadow rule (mode: dry-run): planned and reported, not performed",
-                    rule.name
-                ));
-            }
-        }
+        let mode = match rule {
+            Some(rule) => self.under_rule(&mut record, rule),
+            None => self.mode,
+        };
 
         // The operator's kill switch, before anything is read or changed.
         match adapters.ledger.paused(now).await {
@@ -564,7 +579,7 @@ impl Pipeline<'_> {
             alive_until,
         };
         let mut handled = self
-            .claimed(record, alert, rule, mode, adapters, now, held)
+            .claimed(record, alert, rule, mode, adapters, now, held, None)
             .await;
         // Unless it was given back for a retry, the claim is settled by this record.
         if handled.transient.is_none() {
@@ -637,9 +652,11 @@ impl Pipeline<'_> {
         }
     }
 
-    /// The stages after the alert instance is claimed: resolve, lease, limits, execute.
+    /// The stages after the alert instance (or an approval) is claimed: resolve, the
+    /// approval gate, lease, limits, execute. `approved` holds the objects of the plan an
+    /// approval approved: the new plan must name the same ones.
     #[allow(clippy::too_many_arguments)]
-    async fn claimed<C, A, F, L, N, R>(
+    pub(crate) async fn claimed<C, A, F, L, N, R>(
         &self,
         mut record: AuditRecord,
         alert: &Alert,
@@ -648,6 +665,7 @@ impl Pipeline<'_> {
         adapters: &Adapters<'_, C, A, F, L, N, R>,
         now: DateTime<Utc>,
         claim: Held<'_>,
+        approved: Option<&[String]>,
     ) -> Handled
     where
         C: ClusterView,
@@ -704,6 +722,45 @@ impl Pipeline<'_> {
         });
         record.notes.extend(plan.notes.iter().cloned());
         record.workload.clone_from(&plan.workload);
+
+        // A human in the loop: an approved plan must still name the objects approved; a
+        // rule that asks for approval records its plan and waits (only what would change
+        // the cluster, and only when enforcing: a dry run changes nothing).
+        let objects = approval::objects(plan.action, &plan.target, &plan.ops);
+        match approved {
+            Some(approved) => {
+                if let Some(difference) = approval::difference(approved, &objects) {
+                    let reason = format!(
+                        "the cluster changed since the plan was approved, so nothing was done: {difference}"
+                    );
+                    return done(record, Verdict::Suppressed, reason, None);
+                }
+            }
+            None if rule.approval == Some(policy::Approval::Required)
+                && mode == Mode::Enforce
+                && plan.ops.iter().any(crate::vocab::op::Op::is_mutation) =>
+            {
+                let expires = now + self.policy.approval.ttl.to_chrono();
+                let command =
+                    approval::command(&record.id, adapters.ledger.store_flag().as_deref());
+                record.steps = execute::record_only(&plan.ops).steps;
+                let reason = format!(
+                    "{}; awaiting approval until {} (rule {} says approval: required): {command}",
+                    plan.reason,
+                    rfc3339(expires),
+                    rule.name
+                );
+                record.approval = Some(approval::Pending {
+                    alert: alert.clone(),
+                    expires,
+                    command,
+                    objects,
+                    link: None,
+                });
+                return done(record, Verdict::AwaitingApproval, reason, None);
+            }
+            None => {}
+        }
 
         // One action per target at a time, and per cooldown: the lease is held through the
         // action and the cooldown that follows it. It is a conditional write on the target's

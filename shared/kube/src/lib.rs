@@ -192,6 +192,30 @@ impl KubeCluster {
         Self::from_config(config)
     }
 
+    /// The user a kubeconfig acts as in `context` (or its current context): who approves
+    /// an action with it (`reflex approve --kubeconfig`), as `kubeconfig user NAME (context
+    /// CONTEXT)`.
+    pub fn kubeconfig_user(path: &Path, context: Option<&str>) -> Result<String, KubeError> {
+        let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|source| {
+            KubeError::ReadKubeconfig {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+        let name = context
+            .map(str::to_owned)
+            .or_else(|| kubeconfig.current_context.clone())
+            .unwrap_or_default();
+        let user = kubeconfig
+            .contexts
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.context.as_ref())
+            .and_then(|c| c.user.clone())
+            .unwrap_or_else(|| "(no user)".to_owned());
+        Ok(format!("kubeconfig user {user} (context {name})"))
+    }
+
     /// The same cluster with other timing.
     pub fn with_settings(mut self, settings: Settings) -> Self {
         self.settings = settings;

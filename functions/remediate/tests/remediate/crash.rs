@@ -82,6 +82,7 @@ impl World {
             admission: &(),
             now: Some(now() + later),
             emf_metrics: false,
+            links: None,
         };
         handle(lambda_event(payload, request), &deps).await
     }

@@ -57,6 +57,7 @@ async fn the_second_invocation_climbs_the_ladder_from_the_first_ones_record() {
                 admission: &(),
                 now: Some(now()),
                 emf_metrics: false,
+                links: None,
             };
             let summary = handle(lambda_event(&payload, request), &deps)
                 .await

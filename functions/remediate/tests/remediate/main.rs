@@ -19,12 +19,15 @@
 //! - `crash`: a kill at each step of each action (a crash point of the intent log), then
 //!   the same event: deferred while the first may be at work, then taken over; no step
 //!   twice, one record, on-call told once (memory ledger and DynamoDB on moto).
+//! - `approval`: an `awaiting_approval` record, its notification with the signed link, and
+//!   the approval message performed once; tampered, expired, used or unsigned: rejected.
 //! - `pause`: a pause in the table (moto) suppresses every concurrent invocation's alert
 //!   and tells on-call once; resume lets the next act; a stale SNS delivery does nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
 mod after_a_change;
+mod approval;
 mod cluster_source;
 mod crash;
 mod escalation;
@@ -123,6 +126,7 @@ pub fn deps<'a, C, A, F>(
         admission: &(),
         now: Some(now()),
         emf_metrics: false,
+        links: None,
     }
 }
 

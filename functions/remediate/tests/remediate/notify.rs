@@ -107,6 +107,7 @@ async fn act_on_and_read(kube: &reflex_kube::KubeCluster, file: &str) -> String 
         admission: &(),
         now: Some(now()),
         emf_metrics: false,
+        links: None,
     };
     let payload = event(file);
     let summary = handle(lambda_event(&payload, &unique("req")), &deps)

@@ -143,6 +143,7 @@ async fn a_rejected_event_retried_by_lambda_leaves_one_record_and_fails_every_at
         admission: &(),
         now: Some(now()),
         emf_metrics: false,
+        links: None,
     };
 
     for attempt in 0..3 {
@@ -203,6 +204,7 @@ async fn an_unreachable_cluster_is_a_retryable_error_and_the_retry_acts() {
         admission: &(),
         now: Some(now()),
         emf_metrics: false,
+        links: None,
     };
     let err = handle_bytes(&payload, "req-1", &deps).await.unwrap_err();
     assert!(matches!(err, HandlerError::Transient { .. }), "{err:?}");

@@ -44,6 +44,7 @@ fn on_table<'a>(
         admission: &(),
         now: Some(now),
         emf_metrics: false,
+        links: None,
     }
 }
 

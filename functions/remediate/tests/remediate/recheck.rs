@@ -44,6 +44,7 @@ async fn run(
         admission: base.admission,
         now: base.now,
         emf_metrics: false,
+        links: None,
     };
     let result = handle_bytes(payload, "req", &deps).await.map(|_| ());
     let records = ledger.records();

@@ -307,4 +307,12 @@ impl Ledger for DynamoLedger {
     ) -> Result<bool, LedgerError> {
         self.settle_claim(instance, attempt, record).await
     }
+
+    async fn record(&self, id: &str) -> Result<Option<AuditRecord>, LedgerError> {
+        DynamoLedger::record(self, id).await
+    }
+
+    fn store_flag(&self) -> Option<String> {
+        Some(format!("--table {}", self.table))
+    }
 }

@@ -30,8 +30,41 @@ pub struct Policy {
     /// Guardrail settings; every field has a safe default.
     #[serde(default)]
     pub guardrails: Guardrails,
+    /// How actions of rules that say `approval: required` wait for a human.
+    #[serde(default)]
+    pub approval: ApprovalSettings,
     /// Rules, tried in order; the first match decides.
     pub rules: Vec<Rule>,
+}
+
+/// Approval settings (ARCHITECTURE section 11): how long an action awaiting approval may
+/// be approved, and whether its notification carries a signed approval link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalSettings {
+    /// An approval given later than this after the `awaiting_approval` record is refused.
+    pub ttl: Span,
+    /// Whether the notification carries a signed, single-use link to the approval page
+    /// (needs the signing key configured where reflex runs).
+    pub links: bool,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        ApprovalSettings {
+            ttl: Span::from_mins(30),
+            links: false,
+        }
+    }
+}
+
+/// A rule's `approval`: whether its actions wait for a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Approval {
+    /// In `enforce` mode the action is not performed: its record is `awaiting_approval`
+    /// until `reflex approve` (or a signed link) approves it.
+    Required,
 }
 
 /// Guardrails (ARCHITECTURE section 5).
@@ -190,6 +223,10 @@ pub struct Rule {
     /// How far back the ladder looks for this rule's earlier actions on the workload.
     #[serde(default)]
     pub escalate_within: Option<Span>,
+    /// `required`: in `enforce` mode the action waits for a human's approval (verdict
+    /// `awaiting_approval`) instead of being performed. Default: performed at once.
+    #[serde(default)]
+    pub approval: Option<Approval>,
 }
 
 /// Conditions of a rule.
@@ -254,6 +291,14 @@ pub enum PolicyError {
         /// What is wrong.
         problem: String,
     },
+    /// An approval setting is unusable.
+    #[error("approval: field {field}: {problem}")]
+    Approval {
+        /// Offending field.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 impl Policy {
@@ -294,6 +339,12 @@ impl Policy {
                     problem: e.to_string(),
                 }
             })?;
+        }
+        if self.approval.ttl.as_secs() == 0 {
+            return Err(PolicyError::Approval {
+                field: "ttl",
+                problem: "must be longer than 0s".into(),
+            });
         }
         let mut seen = std::collections::HashSet::new();
         for rule in &self.rules {
@@ -387,6 +438,20 @@ impl Rule {
             }
         }
         self.validate_ladder()?;
+        if self.approval.is_some() {
+            if self.mode == Some(Mode::DryRun) {
+                return Err(self.error(
+                    "approval",
+                    "a shadow rule (mode: dry-run) performs nothing, so there is nothing to approve".into(),
+                ));
+            }
+            if self.action == ActionKind::Notify && self.escalate.is_empty() {
+                return Err(self.error(
+                    "approval",
+                    "notify changes nothing in the cluster, so there is nothing to approve".into(),
+                ));
+            }
+        }
         if t.target_group.is_some() {
             if t.kind != TargetKind::Deployment {
                 return Err(self.error(
@@ -662,6 +727,42 @@ mod tests {
             "rules:\n  - name: all\n    match: {{}}\n    class: pod_not_ready\n    action: restart_pod\n    {TARGET_POD}\n"
         ));
         assert!(msg.contains("matches every alert"), "{msg}");
+    }
+
+    #[test]
+    fn approval_settings_and_rule_approval_are_typed_and_checked() {
+        let rule = |extra: &str| {
+            format!(
+                "rules:\n  - name: gated\n    match: {{ alertname: [A] }}\n    class: pod_not_ready\n    action: restart_pod\n    {TARGET_POD}\n{extra}"
+            )
+        };
+        let policy = Policy::from_yaml(&rule("    approval: required\n")).expect("policy");
+        assert_eq!(policy.rules[0].approval, Some(Approval::Required));
+        assert_eq!(policy.approval.ttl, Span::from_mins(30));
+        assert!(!policy.approval.links);
+        let policy = Policy::from_yaml(&format!(
+            "approval: {{ ttl: 10m, links: true }}\n{}",
+            rule("")
+        ))
+        .expect("policy");
+        assert_eq!(policy.approval.ttl, Span::from_mins(10));
+        assert!(policy.approval.links);
+        let msg = refused(&rule("    approval: maybe\n"));
+        assert!(msg.contains("\"gated\"") && msg.contains("maybe"), "{msg}");
+        let msg = refused(&format!("approval: {{ ttl: 0s }}\n{}", rule("")));
+        assert!(msg.contains("approval: field ttl"), "{msg}");
+        let msg = refused(&format!("approval: {{ tll: 5m }}\n{}", rule("")));
+        assert!(msg.contains("tll"), "{msg}");
+        let msg = refused(&rule("    approval: required\n    mode: dry-run\n"));
+        assert!(
+            msg.contains("field approval:") && msg.contains("shadow"),
+            "{msg}"
+        );
+        let msg = refused(&rule("    approval: required\n").replace("restart_pod", "notify"));
+        assert!(
+            msg.contains("field approval:") && msg.contains("nothing to approve"),
+            "{msg}"
+        );
     }
 
     #[test]

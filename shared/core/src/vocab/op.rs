@@ -213,6 +213,51 @@ impl Op {
         Op::is_mutation_name(self.name())
     }
 
+    /// The object this step changes, with what pins it (uid, revisions, instance), for a
+    /// step that changes one: how an approved plan is known to act on the same objects as
+    /// the plan made when it is approved. Waits, evictions (a drain evicts whatever is on
+    /// the node then) and notifications name none.
+    pub fn names(&self) -> Option<String> {
+        let uid = |uid: &Option<String>| {
+            uid.as_ref()
+                .map_or_else(String::new, |u| format!(" (uid {u})"))
+        };
+        match self {
+            Op::DeletePod { pod, uid: pinned } => {
+                Some(format!("Pod {}/{}{}", pod.namespace, pod.name, uid(pinned)))
+            }
+            Op::RestartWorkload { target, .. } => Some(target.to_string()),
+            Op::Rollback {
+                target,
+                from_revision,
+                to_revision,
+                ..
+            } => Some(format!(
+                "{target} from revision {from_revision} to revision {to_revision}"
+            )),
+            Op::Cordon { node, .. } => Some(format!("Node {node}")),
+            Op::TerminateInstance { node, instance_id } => {
+                Some(format!("Node {node} on instance {instance_id}"))
+            }
+            Op::DeleteNodeClaim {
+                node,
+                nodeclaim,
+                uid: pinned,
+            } => Some(format!(
+                "NodeClaim {nodeclaim} of Node {node}{}",
+                uid(pinned)
+            )),
+            Op::VerifyReplacement { .. }
+            | Op::VerifyRollout { .. }
+            | Op::Evict { .. }
+            | Op::WaitPodsGone { .. }
+            | Op::VerifyNodeClaimGone { .. }
+            | Op::WaitPoolNode { .. }
+            | Op::Notify { .. }
+            | Op::Unresolved { .. } => None,
+        }
+    }
+
     /// The merge patch a restart sends.
     pub fn restart_patch(at: &str) -> serde_json::Value {
         json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: at}}}}})

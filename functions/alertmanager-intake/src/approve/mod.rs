@@ -108,7 +108,7 @@ async fn show<S: ApprovalStore>(
         Ok(None) => {}
         Err(e) => return unavailable(&e.to_string()),
     }
-    let record = match awaiting(&approvals.store, id).await {
+    let record = match awaiting(&approvals.store, id, now).await {
         Ok(record) => record,
         Err(refusal) => return refusal.page(),
     };
@@ -165,7 +165,7 @@ async fn approve<P: Publisher, S: ApprovalStore>(
             "The form's anti-forgery token is missing or does not belong to this link. Open the link again and use its Approve button.",
         );
     }
-    if let Err(refusal) = awaiting(&approvals.store, id).await {
+    if let Err(refusal) = awaiting(&approvals.store, id, now).await {
         return refusal.page();
     }
     let approver = format!("approval link from {}", source_ip(request));
@@ -266,13 +266,23 @@ fn checked(
     Ok(expires)
 }
 
-/// The record `id` when it is awaiting approval.
+/// The record `id` when it is awaiting approval and its approval has not expired.
 async fn awaiting<S: ApprovalStore>(
     store: &S,
     id: &str,
+    now: DateTime<Utc>,
 ) -> Result<reflex_core::AuditRecord, Refusal> {
     match store.record(id).await {
-        Ok(Some(record)) if record.verdict == Verdict::AwaitingApproval => Ok(record),
+        Ok(Some(record)) if record.verdict == Verdict::AwaitingApproval => {
+            // The record's own expiry (its time plus the policy's approval.ttl) bounds any
+            // link to it, whatever the link says.
+            match record.approval.as_ref().map(|pending| pending.expires) {
+                Some(expires) if expires <= now => {
+                    Err(Refusal::of_link(&LinkRefusal::Expired(expires)))
+                }
+                _ => Ok(record),
+            }
+        }
         Ok(Some(record)) => Err(Refusal {
             status: StatusCode::CONFLICT,
             heading: "Nothing to approve",

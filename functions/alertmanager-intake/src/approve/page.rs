@@ -123,6 +123,10 @@ pub fn awaiting(
             dd { code { (record.id) } ", made " (record.time) }
             dt { "This link expires" }
             dd { (rfc3339(expires)) " (in " (minutes) " min); it can be used once." }
+            @if let Some(pending) = &record.approval {
+                dt { "Or, with your own credentials" }
+                dd { code { (pending.command) } }
+            }
         }
         form method="post" action=(form.action) {
             input type="hidden" name="expires" value=(form.expires);

@@ -304,8 +304,8 @@ fn unhex(hex: &str) -> Option<Vec<u8>> {
 }
 
 /// `id` as one URL path segment: unreserved characters as they are, anything else
-/// percent-encoded.
-fn path_segment(id: &str) -> String {
+/// percent-encoded (the link's path, and the approval page's form action).
+pub fn path_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for byte in id.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

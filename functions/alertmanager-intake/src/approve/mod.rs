@@ -30,7 +30,9 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use reflex_aws::store::LinkTaken;
 use reflex_core::Verdict;
-use reflex_core::approval::{ApprovalLinks, ApprovalMessage, HmacLinks, LinkApproval, LinkRefusal};
+use reflex_core::approval::{
+    ApprovalLinks, ApprovalMessage, HmacLinks, LinkApproval, LinkRefusal, path_segment,
+};
 
 use crate::publish::Publisher;
 pub use store::ApprovalStore;
@@ -232,7 +234,7 @@ impl Refusal {
         let mut chars = why.chars();
         let first = chars.next().map(|c| c.to_uppercase().to_string());
         let detail = format!(
-            "{}{}. Use `reflex approve` or ask for a new link.",
+            "{}{}. Approve with reflex approve instead, or ask for a new link.",
             first.unwrap_or_default(),
             chars.as_str()
         );
@@ -318,7 +320,10 @@ fn cross_site(request: &Request) -> Option<String> {
             ));
         }
     }
-    if let Some(origin) = headers.get(ORIGIN) {
+    // Under the page's own `Referrer-Policy: no-referrer` a browser sends `Origin: null`
+    // with the form (Fetch's origin serialization), so `null` tells nothing either way;
+    // any other origin must be this function URL's.
+    if let Some(origin) = headers.get(ORIGIN).filter(|o| o.as_bytes() != b"null") {
         let origin = origin.to_str().unwrap_or_default();
         let host = headers
             .get(HOST)
@@ -371,7 +376,7 @@ fn already_used(id: &str, used: &reflex_aws::store::LinkUse) -> Response<Body> {
         StatusCode::CONFLICT,
         "This approval link was already used",
         &format!(
-            "Record {id} was approved through this link by {}{when}. A link approves once; see the outcome with `reflex audit list`.",
+            "Record {id} was approved through this link ({}){when}. A link approves once: see the outcome with reflex audit list.",
             used.approver
         ),
     )
@@ -464,23 +469,6 @@ fn percent_decode(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `id` as one relative URL path segment (the form's action).
-fn path_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    // A segment that starts with a dot would be read as a relative path step.
-    if out.starts_with('.') {
-        out = format!("%2E{}", &out[1..]);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,12 +493,5 @@ mod tests {
         let fields = pairs(b"sig=a&expires=1&sig=b");
         assert_eq!(value(&fields, "sig"), None);
         assert_eq!(value(&fields, "expires").as_deref(), Some("1"));
-    }
-
-    #[test]
-    fn an_id_becomes_one_relative_segment() {
-        assert_eq!(path_segment("r-1_x.y"), "r-1_x.y");
-        assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
-        assert_eq!(path_segment(".."), "%2E.");
     }
 }

@@ -1,4 +1,6 @@
-//! On-call notifications: one SNS message per executed, failed or suppressed action.
+//! On-call notifications: one SNS message per executed, failed or suppressed action, and
+//! per action awaiting approval (with how to approve it: the command, and the signed link
+//! when the record in hand carries one).
 //!
 //! The subject is what an e-mail or chat subscriber sees first, so it says the verdict, the
 //! action and the target; SNS refuses subjects over 100 characters, with line breaks or

@@ -44,6 +44,9 @@ fn describe(rule: &Rule) -> String {
             action.push_str(&format!(", else {fallback}"));
         }
     }
+    if rule.approval.is_some() {
+        action.push_str(" (approval required)");
+    }
     format!(
         "{}\n    when:   {}\n    class:  {}\n    action: {action}\n    target: {} {target}",
         rule.name,
@@ -83,6 +86,12 @@ pub fn check(file: &Path) -> anyhow::Result<u8> {
         g.nodes.max_not_ready_percent,
         g.timeouts.drain,
         g.timeouts.verify
+    )?;
+    writeln!(
+        out,
+        "approval: ttl {}; links {}",
+        policy.approval.ttl,
+        if policy.approval.links { "on" } else { "off" }
     )?;
     for (i, rule) in policy.rules.iter().enumerate() {
         writeln!(out, "{:>3}. {}", i + 1, describe(rule))?;

@@ -2,7 +2,8 @@
 //! `approval: required` records its plan as `awaiting_approval` under `replay --execute`,
 //! and `reflex approve ID` performs it on the cluster as it is then, once; each refusal
 //! (unknown id, nothing awaiting, expired, used, changed target) over an audit log file;
-//! two approvals at once over a file and over the DynamoDB table (moto) give one action.
+//! two approvals at once over a file and over the DynamoDB table (moto) give one action; a
+//! rollback approved with a kubeconfig acts on the live (fake) cluster as its user.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
@@ -391,4 +392,117 @@ async fn two_approvals_of_one_record_at_once_over_the_table_give_one_action_name
             .expect("stored in the table");
         assert_eq!(kept.approves.as_deref(), Some(stored.id.as_str()));
     }
+}
+
+#[test]
+fn a_rollback_awaiting_approval_is_performed_on_the_live_cluster_by_the_kubeconfig_user() {
+    let seed = std::fs::read(snapshot()).unwrap();
+    let server = reflex_test_support::kube::Background::start(&seed, "approve-live");
+    let kubeconfig = server.kubeconfig.display().to_string();
+    let policy = temp_file(
+        "approval-rollback-policy.yaml",
+        &std::fs::read_to_string(common::short_policy())
+            .unwrap()
+            .replacen(
+                "    fallback: restart_pod\n",
+                "    fallback: restart_pod\n    approval: required\n",
+                1,
+            ),
+    );
+    let log = fresh_log("approve-live.jsonl");
+    let now = reflex_core::audit::rfc3339(Utc::now());
+    let (code, records) = replay_json(&[
+        "--kubeconfig",
+        &kubeconfig,
+        "--policy",
+        &policy,
+        "--execute",
+        "--audit-log",
+        &log,
+        "--now",
+        &now,
+        &event("alertmanager/pod-crashloop-vote-recent-rollout.json"),
+    ]);
+    assert_eq!(code, 0, "{records:?}");
+    let record = &records[0];
+    assert_eq!(record["verdict"], "awaiting_approval", "{record}");
+    let before = server
+        .fake
+        .object("Deployment", Some("production"), "vote")
+        .unwrap();
+    let objects = record["approval"]["objects"].to_string();
+    assert!(
+        objects.contains("from revision 3 to revision 2"),
+        "{objects}"
+    );
+
+    let out = run(
+        &[
+            "approve",
+            record["id"].as_str().unwrap(),
+            "--audit-log",
+            &log,
+            "--kubeconfig",
+            &kubeconfig,
+            "--policy",
+            &policy,
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let done = printed(&out);
+    assert_eq!(done["verdict"], "executed", "{done}");
+    assert_eq!(
+        done["approver"],
+        "kubeconfig user fake-kube (context fake-kube)"
+    );
+    let after = server
+        .fake
+        .object("Deployment", Some("production"), "vote")
+        .unwrap();
+    assert_ne!(
+        before["spec"]["template"], after["spec"]["template"],
+        "the live Deployment was rolled back"
+    );
+}
+
+#[test]
+fn policy_check_lists_the_approval_settings_and_which_rules_need_approval() {
+    let out = run(&["policy", "check", &POLICY], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("approval: ttl 30m; links off"), "{text}");
+    assert!(
+        text.contains("action: restart_pod (approval required)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn while_paused_an_approval_is_suppressed_and_stays_usable_after_resume() {
+    let log = fresh_log("approve-paused.jsonl");
+    let record = awaiting(&log, Utc::now(), &SNAPSHOT);
+    let id = record["id"].as_str().unwrap();
+    let paused = run(
+        &["pause", "--reason", "change freeze", "--audit-log", &log],
+        &[],
+    );
+    assert_eq!(paused.status.code(), Some(0), "{}", stderr(&paused));
+    let out = approve(id, &log, &SNAPSHOT);
+    assert_eq!(out.status.code(), Some(0));
+    let held = printed(&out);
+    assert_eq!(held["verdict"], "suppressed", "{held}");
+    assert!(
+        held["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("paused by local user approver"),
+        "{held}"
+    );
+    let resumed = run(&["resume", "--audit-log", &log], &[]);
+    assert_eq!(resumed.status.code(), Some(0));
+    let done = printed(&approve(id, &log, &SNAPSHOT));
+    assert_eq!(done["verdict"], "executed", "{done}");
 }

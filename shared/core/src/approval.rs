@@ -433,6 +433,63 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_names_its_objects_pinned_and_a_changed_one_is_told_as_the_difference() {
+        use crate::vocab::op::PodRef;
+        use crate::vocab::target::TargetKind;
+        let pod = |uid: &str| Op::DeletePod {
+            pod: PodRef {
+                namespace: "production".into(),
+                name: "vote-1".into(),
+            },
+            uid: Some(uid.into()),
+        };
+        let target = TargetRef::namespaced(TargetKind::Pod, "production", "vote-1");
+        let before = objects(ActionKind::RestartPod, &target, &[pod("u-1")]);
+        assert_eq!(
+            before,
+            [
+                "restart_pod Pod production/vote-1",
+                "Pod production/vote-1 (uid u-1)"
+            ]
+        );
+        assert_eq!(difference(&before, &before), None);
+        let after = objects(ActionKind::RestartPod, &target, &[pod("u-2")]);
+        assert_eq!(
+            difference(&before, &after).unwrap(),
+            "the plan approved named Pod production/vote-1 (uid u-1), the plan made now names Pod production/vote-1 (uid u-2)"
+        );
+        let deployment = TargetRef::namespaced(TargetKind::Deployment, "production", "vote");
+        let rollback = |from: u64, to: u64| Op::Rollback {
+            target: deployment.clone(),
+            resource_version: "1".into(),
+            from_revision: from,
+            to_revision: to,
+            template: serde_json::Value::Null,
+            annotations: Default::default(),
+        };
+        let approved = objects(ActionKind::Rollback, &deployment, &[rollback(3, 2)]);
+        let moved = objects(ActionKind::Rollback, &deployment, &[rollback(4, 3)]);
+        assert!(
+            difference(&approved, &moved)
+                .unwrap()
+                .contains("from revision 3 to revision 2"),
+            "{approved:?}"
+        );
+        let node = |instance: &str| Op::TerminateInstance {
+            node: "ip-10-0-1-23".into(),
+            instance_id: instance.into(),
+        };
+        let target = TargetRef::node("ip-10-0-1-23");
+        assert!(
+            difference(
+                &objects(ActionKind::ReplaceNode, &target, &[node("i-1")]),
+                &objects(ActionKind::ReplaceNode, &target, &[node("i-2")])
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
     fn the_message_reads_and_writes_its_documented_shape() {
         let body = r#"{"reflex_approval":{"approves":"r-1","approver":"approval link from 203.0.113.7","expires":"2026-11-20T10:00:00Z","sig":"00ff"}}"#;
         let message: ApprovalMessage = serde_json::from_str(body).unwrap();

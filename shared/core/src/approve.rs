@@ -182,7 +182,9 @@ impl Pipeline<'_> {
             }
         };
         let mut record = AuditRecord::for_alert(id, now, self.mode, &pending.alert);
-        record.instance = Some(approval::claim_key(approves));
+        // Only a record that used the approval carries its claim (a file store reads the
+        // claims back from the records).
+        record.instance = None;
         record.delivery = None;
         let done = ended_with;
         if now >= pending.expires {
@@ -231,7 +233,7 @@ impl Pipeline<'_> {
             .claim(&key, &record.id, now, alive_until)
             .await
         {
-            Ok(Claim::First) => {}
+            Ok(Claim::First) => record.instance = Some(key.clone()),
             Ok(Claim::Duplicate { by }) => {
                 let reason = format!(
                     "the approval of record {approves} was already used, by record {by}: an approval acts at most once"

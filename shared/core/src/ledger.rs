@@ -438,7 +438,8 @@ pub trait Ledger: Sync {
     }
 }
 
-/// Tells on-call what reflex did (executed, failed or suppressed actions).
+/// Tells on-call what reflex did (executed, failed or suppressed actions) and what awaits
+/// approval.
 pub trait Notifier: Sync {
     /// Sends a notification about `record`.
     fn notify(&self, record: &AuditRecord) -> impl Future<Output = Result<(), LedgerError>> + Send;

@@ -7,7 +7,9 @@
 //! sent to on-call) before the next alert is handled, so a run respects its own cooldowns
 //! and budget. Between resolve and execute an enforce run takes the target's lease and the
 //! limits that span targets (`limits.rs`); what it took is given back when the cluster was
-//! not changed. The one rule about retries: only a failure before any change is transient
+//! not changed. A rule that says `approval: required` stops an enforce run after resolve:
+//! the plan is recorded as `awaiting_approval` with what its approval needs, and
+//! `approve.rs` later runs the same stages from resolve on, once the approval is claimed. The one rule about retries: only a failure before any change is transient
 //! (claim withdrawn, Lambda retries); after a change the outcome is final.
 
 use chrono::{DateTime, TimeDelta, Utc};

@@ -3,7 +3,8 @@
 //! link (never stored); the approval message the link's page publishes on the alerts topic
 //! is performed once when its signature (the real `HmacLinks`) and expiry hold, and refused
 //! (`rejected`, the event to the dead-letter queue) when it was tampered with, has expired,
-//! was already used, or no signer is configured.
+//! was already used, or no signer is configured; on the DynamoDB table (moto), two
+//! messages at once give one action.
 
 use std::sync::{Arc, Mutex};
 
@@ -34,12 +35,16 @@ impl Notifier for Told {
 
 /// The default policy, the pod-not-ready rule asking for approval, links on.
 fn policy() -> Policy {
-    let yaml = reflex_core::policy::DEFAULT_POLICY_YAML.replacen(
-        "    class: pod_not_ready\n    action: restart_pod\n",
-        "    class: pod_not_ready\n    action: restart_pod\n    approval: required\n",
-        1,
-    );
-    Policy::from_yaml(&format!("approval: {{ ttl: 30m, links: true }}\n{yaml}")).unwrap()
+    let yaml = reflex_core::policy::DEFAULT_POLICY_YAML
+        .replacen(
+            "    class: pod_not_ready\n    action: restart_pod\n",
+            "    class: pod_not_ready\n    action: restart_pod\n    approval: required\n",
+            1,
+        )
+        .replacen("  links: false\n", "  links: true\n", 1);
+    let policy = Policy::from_yaml(&yaml).unwrap();
+    assert!(policy.approval.links);
+    policy
 }
 
 fn links() -> HmacLinks {
@@ -232,4 +237,92 @@ async fn without_a_signer_an_approval_message_is_rejected_as_links_not_configure
         refused.contains("approval links are not configured"),
         "{refused}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_signed_approval_messages_at_once_on_the_table_give_one_action() {
+    let aws = reflex_test_support::aws::moto_aws().await;
+    let ledger = reflex_test_support::aws::create_table(&aws).await;
+    let (policy, cluster, told) = (policy(), voting_app(), Told::default());
+    let signer: Arc<dyn ApprovalLinks> = Arc::new(links());
+    let deps = Deps {
+        pipeline: reflex_core::pipeline::Pipeline {
+            policy: &policy,
+            mode: Mode::Enforce,
+        },
+        adapters: reflex_core::pipeline::Adapters {
+            cluster: Some(&cluster),
+            live: Some((&cluster, &cluster)),
+            ledger: &ledger,
+            notifier: &told,
+            alarms: &(),
+        },
+        admission: &(),
+        now: Some(now()),
+        emf_metrics: false,
+        links: Some(signer),
+    };
+    let summary = handle_bytes(
+        &event("alertmanager/pod-not-ready-result.json"),
+        "req-1",
+        &deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.records[0].verdict, Verdict::AwaitingApproval);
+    let id = summary.records[0].id.clone();
+    let record = ledger.record(&id).await.unwrap().expect("stored");
+    let pending = record.approval.expect("what the approval needs");
+    assert_eq!(
+        pending.command,
+        format!("reflex approve {id} --table {}", aws.config().audit_table)
+    );
+
+    let message = message(&id, pending.expires, None);
+    let (a, b) = tokio::join!(
+        handle_bytes(&message, "req-a", &deps),
+        handle_bytes(&message, "req-b", &deps)
+    );
+    let (done, refused) = match (a, b) {
+        (Ok(done), Err(refused)) | (Err(refused), Ok(done)) => (done, refused),
+        other => panic!("expected one approval performed and one refused, got {other:?}"),
+    };
+    assert_eq!(done.records[0].verdict, Verdict::Executed);
+    let refused = rejected(Err(refused));
+    assert!(refused.contains("already used"), "{refused}");
+    let kept = ledger
+        .record(&done.records[0].id)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(kept.approves.as_deref(), Some(id.as_str()));
+    assert!(kept.changed_cluster());
+}
+
+#[tokio::test]
+async fn an_approval_message_from_another_topic_is_rejected_and_nothing_is_done() {
+    let (policy, cluster, ledger, told) =
+        (policy(), voting_app(), MemoryLedger::new(), Told::default());
+    let signer: Arc<dyn ApprovalLinks> = Arc::new(links());
+    let record = awaiting(&enforcing(
+        &policy,
+        &cluster,
+        &ledger,
+        &told,
+        Some(signer.clone()),
+    ))
+    .await;
+    let origins = reflex_remediate::Origins::new(
+        "arn:aws:sns:us-east-1:123456789012:another-alerts-topic",
+        "",
+    )
+    .unwrap();
+    let deps = Deps {
+        admission: &origins,
+        ..enforcing(&policy, &cluster, &ledger, &told, Some(signer))
+    };
+    let expires = record.approval.unwrap().expires;
+    let refused = rejected(handle_bytes(&message(&record.id, expires, None), "req-2", &deps).await);
+    assert!(refused.contains("not by the alerts topic"), "{refused}");
+    assert!(ledger.records().iter().all(|r| !r.changed_cluster()));
 }

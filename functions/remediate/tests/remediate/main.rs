@@ -20,7 +20,8 @@
 //!   the same event: deferred while the first may be at work, then taken over; no step
 //!   twice, one record, on-call told once (memory ledger and DynamoDB on moto).
 //! - `approval`: an `awaiting_approval` record, its notification with the signed link, and
-//!   the approval message performed once; tampered, expired, used or unsigned: rejected.
+//!   the approval message performed once (two at once on the table: one action); tampered,
+//!   expired, used or unsigned: rejected.
 //! - `pause`: a pause in the table (moto) suppresses every concurrent invocation's alert
 //!   and tells on-call once; resume lets the next act; a stale SNS delivery does nothing.
 

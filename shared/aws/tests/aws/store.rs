@@ -282,3 +282,21 @@ async fn node_slots_are_held_until_released_or_expired_and_a_busy_answer_names_h
         Ok(SlotTake::Taken { slot: 0 })
     );
 }
+
+#[tokio::test]
+async fn a_record_is_found_by_id_through_the_ledger_and_the_table_names_itself_for_the_approve_command()
+ {
+    let aws = crate::moto_aws().await;
+    let ledger = create_table(&aws).await;
+    let id = unique("awaiting");
+    let mut awaiting = record(&id, Utc::now(), Some((ActionKind::Rollback, vote())));
+    awaiting.verdict = Verdict::AwaitingApproval;
+    ledger.append(&awaiting).await.unwrap();
+    let found = Ledger::record(&ledger, &id).await.unwrap();
+    assert_eq!(found, Some(awaiting));
+    assert_eq!(Ledger::record(&ledger, "no-such-id").await.unwrap(), None);
+    assert_eq!(
+        ledger.store_flag(),
+        Some(format!("--table {}", aws.config().audit_table))
+    );
+}

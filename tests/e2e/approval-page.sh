@@ -58,8 +58,9 @@ import sys
 text = open(sys.argv[1]).read()
 rule = "    class: pod_not_ready\n    action: restart_pod\n"
 assert rule in text, "the default policy's pod-not-ready rule moved"
-text = text.replace(rule, rule + "    approval: required\n", 1)
-print("approval: { ttl: 30m, links: true }\n" + text, end="")
+assert "  links: false\n" in text, "the default policy's approval section moved"
+text = text.replace(rule, rule + "    approval: required\n", 1).replace("  links: false\n", "  links: true\n", 1)
+print(text, end="")
 PY
 
 token="e2e-token-$RANDOM$RANDOM"

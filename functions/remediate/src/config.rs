@@ -221,8 +221,8 @@ mod tests {
     /// The default policy with `approval.links: true`, in a temporary file.
     fn linking_policy() -> PathBuf {
         let text = reflex_core::policy::DEFAULT_POLICY_YAML.replacen(
-            "\nrules:",
-            "\napproval:\n  links: true\nrules:",
+            "  links: false\n",
+            "  links: true\n",
             1,
         );
         let path =

@@ -44,12 +44,16 @@ impl Notifier for Told {
 
 /// The default policy with the pod-not-ready rule asking for approval and links on.
 fn policy() -> Policy {
-    let yaml = reflex_core::policy::DEFAULT_POLICY_YAML.replacen(
-        "    class: pod_not_ready\n    action: restart_pod\n",
-        "    class: pod_not_ready\n    action: restart_pod\n    approval: required\n",
-        1,
-    );
-    Policy::from_yaml(&format!("approval: {{ ttl: 30m, links: true }}\n{yaml}")).unwrap()
+    let yaml = reflex_core::policy::DEFAULT_POLICY_YAML
+        .replacen(
+            "    class: pod_not_ready\n    action: restart_pod\n",
+            "    class: pod_not_ready\n    action: restart_pod\n    approval: required\n",
+            1,
+        )
+        .replacen("  links: false\n", "  links: true\n", 1);
+    let policy = Policy::from_yaml(&yaml).unwrap();
+    assert!(policy.approval.links);
+    policy
 }
 
 /// An alerts topic with its queue, the audit table, the key in SSM, both functions' signers.

@@ -40,3 +40,6 @@ bash tests/e2e/alertmanager-to-pod.sh
 
 step "end to end: remediate SIGKILLed mid-action under cargo lambda watch, the event redelivered (tests/e2e/crash.sh)"
 bash tests/e2e/crash.sh
+
+step "end to end: an approval link opened, approved and reopened in headless Chromium (tests/e2e/approval-page.sh)"
+bash tests/e2e/approval-page.sh

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use reflex_aws::{AwsError, KeyUse, LinksConfig};
+
 use crate::auth::TokenDigest;
 
 /// Environment variable: ARN of the alerts topic the alert groups are published to.
@@ -10,6 +12,8 @@ pub const ALERTS_TOPIC_VAR: &str = "REFLEX_ALERTS_TOPIC_ARN";
 pub const TOKEN_SHA256_VAR: &str = "REFLEX_INTAKE_TOKEN_SHA256";
 /// Environment variable: largest accepted request body, in bytes.
 pub const MAX_BODY_VAR: &str = "REFLEX_MAX_BODY_BYTES";
+/// Environment variable (with approval links on): the audit table the links' records are in.
+pub const AUDIT_TABLE_VAR: &str = "REFLEX_AUDIT_TABLE";
 
 /// Body limit when [`MAX_BODY_VAR`] is unset: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -40,12 +44,23 @@ pub enum ConfigError {
 /// Validated settings.
 #[derive(Clone)]
 pub struct Config {
-    /// Where alert groups are published.
+    /// Where alert groups (and approvals given through links) are published.
     pub topic_arn: String,
     /// SHA-256 of the only accepted bearer token.
     pub token: TokenDigest,
     /// Largest accepted body, in bytes.
     pub max_body_bytes: usize,
+    /// Approval links, when they are on.
+    pub approvals: Option<ApprovalSettings>,
+}
+
+/// What the approval routes need to start: where the link key is, and the audit table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalSettings {
+    /// The SSM SecureString holding the links' HMAC key.
+    pub links: LinksConfig,
+    /// The audit table holding the records links approve.
+    pub audit_table: String,
 }
 
 // The digest is not the token, but there is no reason to print it either.
@@ -55,6 +70,7 @@ impl fmt::Debug for Config {
             .field("topic_arn", &self.topic_arn)
             .field("token", &"<sha-256 redacted>")
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("approvals", &self.approvals)
             .finish()
     }
 }
@@ -104,11 +120,40 @@ impl Config {
                     ),
                 })?,
         };
+        let approvals = match LinksConfig::from_lookup(&var, KeyUse::Check).map_err(from_aws)? {
+            None => None,
+            Some(links) => Some(ApprovalSettings {
+                links,
+                audit_table: get(
+                    AUDIT_TABLE_VAR,
+                    "approval links are on: the DynamoDB audit table (stack output AuditTableName)",
+                )?,
+            }),
+        };
         Ok(Config {
             topic_arn,
             token,
             max_body_bytes,
+            approvals,
         })
+    }
+}
+
+/// The links settings' error in this function's terms.
+fn from_aws(e: AwsError) -> ConfigError {
+    match e {
+        AwsError::MissingVar { name, hint } => ConfigError::Missing {
+            var: name,
+            what: hint,
+        },
+        AwsError::InvalidVar { name, value, why } => ConfigError::Invalid {
+            var: name,
+            reason: format!("{value:?}: {why}"),
+        },
+        other => ConfigError::Invalid {
+            var: reflex_aws::links::LINKS_VAR,
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -164,6 +209,39 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("s3cret"), "{message}");
+    }
+
+    #[test]
+    fn approval_links_are_off_unless_turned_on_and_then_need_a_key_and_the_table() {
+        let base = [(ALERTS_TOPIC_VAR, ARN), (TOKEN_SHA256_VAR, HASH)];
+        assert_eq!(Config::from_vars(vars(&base)).unwrap().approvals, None);
+        let on = [base[0], base[1], ("REFLEX_APPROVAL_LINKS", "true")];
+        assert_eq!(
+            Config::from_vars(vars(&on)).unwrap_err().to_string(),
+            "REFLEX_APPROVAL_KEY_PARAMETER is not set: approval links are on: the SSM SecureString parameter holding their HMAC key"
+        );
+        let keyed = [
+            on[0],
+            on[1],
+            on[2],
+            ("REFLEX_APPROVAL_KEY_PARAMETER", "/reflex/key"),
+        ];
+        assert!(
+            Config::from_vars(vars(&keyed))
+                .unwrap_err()
+                .to_string()
+                .starts_with("REFLEX_AUDIT_TABLE is not set"),
+        );
+        let full = [
+            keyed[0],
+            keyed[1],
+            keyed[2],
+            keyed[3],
+            (AUDIT_TABLE_VAR, "reflex-audit"),
+        ];
+        let approvals = Config::from_vars(vars(&full)).unwrap().approvals.unwrap();
+        assert_eq!(approvals.links.key_parameter, "/reflex/key");
+        assert_eq!(approvals.audit_table, "reflex-audit");
     }
 
     #[test]

@@ -11,13 +11,21 @@
 //! body; a retry after a partial failure may publish some alerts again, which `remediate`'s
 //! exactly-once claim absorbs. Nothing is published for a request that fails a check.
 //!
+//! The same function URL serves the approval links (`/approvals/{id}`, [`approve`]) when
+//! they are on; [`serve`] sends each request to the webhook or to them by its path. The
+//! webhook is authorized by its bearer token, the approval routes by the link's signature.
+//!
 //! | file | job |
 //! |---|---|
 //! | `config.rs` | environment, validated at cold start |
 //! | `auth.rs` | bearer token against its SHA-256, in constant time |
 //! | `split.rs` | a group cut into SNS-sized webhook bodies |
 //! | `publish.rs` | the [`Publisher`] trait and its SNS implementation |
+//! | `approve/mod.rs` | the approval page: signed link checked, record shown, POST approves once |
+//! | `approve/page.rs` | its HTML, compiled maud templates, and its Content-Security-Policy |
+//! | `approve/store.rs` | what it reads and writes in the audit table |
 
+pub mod approve;
 pub mod auth;
 pub mod config;
 pub mod publish;
@@ -30,13 +38,28 @@ use reflex_core::Source;
 use reflex_core::alert::Shape;
 use serde_json::json;
 
-pub use config::{Config, ConfigError};
+pub use approve::{ApprovalStore, Approvals};
+pub use config::{ApprovalSettings, Config, ConfigError};
 pub use publish::{Publisher, SnsPublisher};
 
 use split::{Group, SNS_MESSAGE_LIMIT};
 
 /// How many decoding failures a 400 answer lists.
 const REASONS_SHOWN: usize = 5;
+
+/// Handles one request to the function URL: an approval route (`…/approvals/{id}`) goes to
+/// [`approve::handle`], anything else to the webhook ([`handle`]). Never fails.
+pub async fn serve<P: Publisher, S: ApprovalStore>(
+    request: &Request,
+    config: &Config,
+    publisher: &P,
+    approvals: Option<&Approvals<S>>,
+) -> Response<Body> {
+    match approve::route(request.uri().path()) {
+        Some(id) => approve::handle(request, id.as_deref(), approvals, publisher).await,
+        None => handle(request, config, publisher).await,
+    }
+}
 
 /// Handles one webhook request; never fails (every outcome is an HTTP answer).
 pub async fn handle<P: Publisher>(

@@ -5,6 +5,8 @@ use std::future::Future;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 
+use reflex_core::approval::ApprovalMessage;
+
 use crate::split::Message;
 
 /// Message attribute naming the sender of every message (for subscription filter policies).
@@ -28,12 +30,21 @@ pub struct PublishError {
     pub detail: String,
 }
 
+/// The `reflex.source` attribute of an approval given through a link.
+pub const APPROVAL_SOURCE: &str = "approval-link";
+
 /// Publishes one message; returns the message id.
 pub trait Publisher: Sync {
     /// Publishes `message`.
     fn publish(
         &self,
         message: &Message,
+    ) -> impl Future<Output = Result<String, PublishError>> + Send;
+
+    /// Publishes an approval given through a signed link, as one message.
+    fn publish_approval(
+        &self,
+        approval: &ApprovalMessage,
     ) -> impl Future<Output = Result<String, PublishError>> + Send;
 }
 
@@ -66,31 +77,63 @@ impl SnsPublisher {
     }
 }
 
-impl Publisher for SnsPublisher {
-    async fn publish(&self, message: &Message) -> Result<String, PublishError> {
+impl SnsPublisher {
+    /// Publishes `body` with `attributes` as message `part` of `parts`.
+    async fn send(
+        &self,
+        body: &str,
+        attributes: &[(&'static str, &'static str, String)],
+        part: usize,
+        parts: usize,
+    ) -> Result<String, PublishError> {
         let fail = |detail: String| PublishError {
-            part: message.part,
-            parts: message.parts,
+            part,
+            parts,
             detail,
         };
         let mut request = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
-            .message(&message.body);
-        for (name, data_type, value) in attributes(message) {
+            .message(body);
+        for (name, data_type, value) in attributes {
             let value = MessageAttributeValue::builder()
-                .data_type(data_type)
-                .string_value(value)
+                .data_type(*data_type)
+                .string_value(value.as_str())
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
-            request = request.message_attributes(name, value);
+            request = request.message_attributes(*name, value);
         }
         let output = request
             .send()
             .await
             .map_err(|e| fail(DisplayErrorContext(&e).to_string()))?;
         Ok(output.message_id.unwrap_or_default())
+    }
+}
+
+impl Publisher for SnsPublisher {
+    async fn publish(&self, message: &Message) -> Result<String, PublishError> {
+        self.send(
+            &message.body,
+            &attributes(message),
+            message.part,
+            message.parts,
+        )
+        .await
+    }
+
+    async fn publish_approval(&self, approval: &ApprovalMessage) -> Result<String, PublishError> {
+        let body = serde_json::to_string(approval).map_err(|e| PublishError {
+            part: 1,
+            parts: 1,
+            detail: e.to_string(),
+        })?;
+        let attributes = [
+            (SOURCE_ATTRIBUTE, "String", APPROVAL_SOURCE.to_owned()),
+            (PART_ATTRIBUTE, "String", "1/1".to_owned()),
+        ];
+        self.send(&body, &attributes, 1, 1).await
     }
 }
 

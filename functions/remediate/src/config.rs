@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use reflex_aws::AwsConfig;
+use reflex_aws::{AwsConfig, KeyUse, LinksConfig};
 
 use crate::origin::{NotATopicArn, Origins};
 use reflex_core::policy::Policy;
@@ -53,9 +53,17 @@ pub enum ConfigError {
     /// `REFLEX_ALERTS_TOPIC_ARN` is not an SNS topic ARN.
     #[error("{ALERTS_TOPIC_VAR} is invalid: {0}")]
     AlertsTopic(#[from] NotATopicArn),
-    /// The AWS settings (region, cluster, table, topic) are missing or invalid.
+    /// The AWS settings (region, cluster, table, topic, approval links) are missing or
+    /// invalid.
     #[error(transparent)]
     Aws(#[from] reflex_aws::AwsError),
+    /// The policy puts approval links in notifications, but the function has no key.
+    #[error(
+        "the policy says approval.links: true, but approval links are off here ({}=true and {} name the key; the template's ApprovalLinks parameter sets them)",
+        reflex_aws::links::LINKS_VAR,
+        reflex_aws::links::KEY_PARAMETER_VAR
+    )]
+    LinksWithoutKey,
 }
 
 /// Where the policy came from.
@@ -82,6 +90,8 @@ pub struct Config {
     pub origins: Origins,
     /// Region, cluster name, audit table, notifications topic, endpoint override.
     pub aws: AwsConfig,
+    /// Where the approval links' key is and the intake URL they point at, when links are on.
+    pub links: Option<LinksConfig>,
 }
 
 impl Config {
@@ -121,7 +131,12 @@ impl Config {
         let topic = get(ALERTS_TOPIC_VAR).ok_or(ConfigError::NoAlertsTopic)?;
         let origins = Origins::new(&topic, &get(ALARM_PREFIX_VAR).unwrap_or_default())?;
         let aws = AwsConfig::from_lookup(&var)?;
+        let links = LinksConfig::from_lookup(&var, KeyUse::SignAndCheck)?;
+        if policy.approval.links && links.is_none() {
+            return Err(ConfigError::LinksWithoutKey);
+        }
         Ok(Config {
+            links,
             origins,
             mode,
             policy,
@@ -170,6 +185,50 @@ mod tests {
         assert_eq!(config.policy_source, PolicySource::Embedded);
         assert_eq!(config.aws.cluster_name, "voting-prod");
         assert_eq!(config.kubeconfig, None);
+    }
+
+    #[test]
+    fn approval_links_need_the_key_and_the_intake_url_and_a_linking_policy_needs_them_on() {
+        assert!(Config::from_vars(vars(&[])).unwrap().links.is_none());
+        let on = [
+            ("REFLEX_APPROVAL_LINKS", "true"),
+            ("REFLEX_APPROVAL_KEY_PARAMETER", "/reflex/approval-key"),
+        ];
+        let err = Config::from_vars(vars(&on)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("REFLEX_APPROVAL_LINK_BASE_URL is not set"),
+            "{err}"
+        );
+        let full = [
+            on[0],
+            on[1],
+            (
+                "REFLEX_APPROVAL_LINK_BASE_URL",
+                "https://abc.lambda-url.eu-west-1.on.aws/",
+            ),
+        ];
+        let links = Config::from_vars(vars(&full)).unwrap().links.unwrap();
+        assert_eq!(links.key_parameter, "/reflex/approval-key");
+        let policy = linking_policy();
+        let err =
+            Config::from_vars(vars(&[(POLICY_PATH_VAR, policy.to_str().unwrap())])).unwrap_err();
+        assert!(matches!(err, ConfigError::LinksWithoutKey), "{err}");
+        let mut with_key: Vec<(&str, &str)> = full.to_vec();
+        with_key.push((POLICY_PATH_VAR, policy.to_str().unwrap()));
+        assert!(Config::from_vars(vars(&with_key)).unwrap().links.is_some());
+    }
+
+    /// The default policy with `approval.links: true`, in a temporary file.
+    fn linking_policy() -> PathBuf {
+        let text = reflex_core::policy::DEFAULT_POLICY_YAML.replacen(
+            "  links: false\n",
+            "  links: true\n",
+            1,
+        );
+        let path =
+            std::env::temp_dir().join(format!("reflex-links-policy-{}.yaml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! cold start, then every event handed to [`reflex_remediate::handle`] with the live
 //! adapters (kube-rs for the cluster, Auto Scaling, DynamoDB, SNS, CloudWatch).
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::SystemTime;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use reflex_aws::{AsgFleet, Aws, CloudWatchAlarms, DynamoLedger, Route53Traffic, SnsNotifier};
+use reflex_core::approval::ApprovalLinks;
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_remediate::{
     ClusterSource, Config, Deps, EvidenceNotifier, acting_time, handle, warn_if_actions_outlast,
@@ -40,9 +41,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let notifier = SnsNotifier::new(&aws);
     let alarms = CloudWatchAlarms::new(&aws);
     let traffic = Route53Traffic::new(&aws);
+    // With links on, a key that cannot be read (or is too short) fails the cold start.
+    let links: Option<Arc<dyn ApprovalLinks>> = match &config.links {
+        None => None,
+        Some(links) => {
+            Some(Arc::new(links.load(aws.sdk_config()).await.inspect_err(
+                |e| tracing::error!(error = %e, "approval links refused"),
+            )?))
+        }
+    };
     tracing::info!(
         mode = config.mode.as_str(),
         policy = ?config.policy_source,
+        approval_links = links.is_some(),
         cluster = %config.aws.cluster_name,
         "remediate ready"
     );
@@ -53,6 +64,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &config, &source, &fleet, &ledger, &notifier, &alarms, &traffic,
         );
         let warn_once = &warn_once;
+        let links = &links;
         async move {
             warn_once.call_once(|| {
                 warn_if_actions_outlast(&config.policy.guardrails.timeouts, event.context.deadline)
@@ -79,7 +91,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 admission: &config.origins,
                 now: None,
                 emf_metrics: true,
-                links: None,
+                links: links.clone(),
             };
             handle(event, &deps)
                 .await

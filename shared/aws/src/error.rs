@@ -51,6 +51,15 @@ pub enum AwsError {
         /// Whether trying again later may work (throttled, unreachable).
         transient: bool,
     },
+    /// The approval links' key could not be loaded (the message names the SSM parameter,
+    /// never its value).
+    #[error("approval link key {parameter}: {detail}")]
+    LinkKey {
+        /// The SSM parameter name.
+        parameter: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// EKS: signing the bearer token failed.
     #[error("could not sign the EKS token: {0}")]
     Token(String),

@@ -7,6 +7,7 @@
 //! | [`eks`] | DescribeCluster + presigned STS tokens → a cached kube client that re-signs them | |
 //! | [`fleet`] | terminate a node's instance in its cluster-owned Auto Scaling group | `Fleet` |
 //! | [`alarms`] | does the alarm exist, is it still in ALARM, does it watch what the message says? | `AlarmCheck` |
+//! | [`links`] | the approval links' HMAC key from an SSM SecureString → the core's `HmacLinks` | `ApprovalLinks` |
 //! | [`metrics`] | reflex's own metrics as Embedded Metric Format log lines | |
 //! | [`notify`] | on-call notifications on an SNS topic | `Notifier` |
 //! | [`traffic`] | Route 53 weighted record sets: read, shifted in one batch, followed until `INSYNC` | `Traffic` |
@@ -25,6 +26,7 @@ pub mod config;
 pub mod eks;
 pub mod error;
 pub mod fleet;
+pub mod links;
 pub mod metrics;
 pub mod notify;
 pub mod store;
@@ -35,6 +37,7 @@ pub use config::{Aws, AwsConfig, Retries};
 pub use eks::EksAuth;
 pub use error::AwsError;
 pub use fleet::AsgFleet;
+pub use links::{KeyUse, LinksConfig};
 pub use notify::SnsNotifier;
 pub use store::DynamoLedger;
 pub use traffic::Route53Traffic;

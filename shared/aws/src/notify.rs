@@ -45,6 +45,8 @@ const CHAT_MAX: usize = 24 * 1024;
 pub struct SnsNotifier {
     client: Client,
     topic_arn: String,
+    /// The audit table, named in the chat's next steps so they can be pasted as they are.
+    audit_table: String,
 }
 
 impl SnsNotifier {
@@ -53,14 +55,20 @@ impl SnsNotifier {
         SnsNotifier::with_client(
             Client::new(aws.sdk_config()),
             aws.config().notify_topic_arn.clone(),
+            aws.config().audit_table.clone(),
         )
     }
 
-    /// Topic `topic_arn` through `client`.
-    pub fn with_client(client: Client, topic_arn: impl Into<String>) -> Self {
+    /// Topic `topic_arn` through `client`, for the records of `audit_table`.
+    pub fn with_client(
+        client: Client,
+        topic_arn: impl Into<String>,
+        audit_table: impl Into<String>,
+    ) -> Self {
         SnsNotifier {
             client,
             topic_arn: topic_arn.into(),
+            audit_table: audit_table.into(),
         }
     }
 }
@@ -77,7 +85,7 @@ impl SnsNotifier {
             .topic_arn(&self.topic_arn)
             .subject(subject(record))
             .message_structure("json")
-            .message(message(record, evidence))
+            .message(message(record, evidence, &self.audit_table))
             .send()
             .await
             .map_err(|e| LedgerError::from(classify("sns:Publish", e)))?;
@@ -94,11 +102,11 @@ impl Notifier for SnsNotifier {
 /// The published message: `{"default": text body, "https": Chatbot notification}`, at most
 /// [`MESSAGE_MAX`] bytes. Should the budgets not suffice (text that JSON escaping swells),
 /// the evidence gets less room until it does.
-pub fn message(record: &AuditRecord, evidence: &Evidence) -> String {
+pub fn message(record: &AuditRecord, evidence: &Evidence, audit_table: &str) -> String {
     let mut share = 1;
     loop {
         let text = body_within(record, evidence, BODY_MAX / share);
-        let chat = chatbot_within(record, evidence, CHAT_MAX / share).to_string();
+        let chat = chatbot_within(record, evidence, audit_table, CHAT_MAX / share).to_string();
         let message = json!({ "default": text, "https": chat }).to_string();
         if message.len() <= MESSAGE_MAX || share > 64 {
             return message;
@@ -107,12 +115,17 @@ pub fn message(record: &AuditRecord, evidence: &Evidence) -> String {
     }
 }
 
-/// The AWS Chatbot custom notification about `record`.
-pub fn chatbot(record: &AuditRecord, evidence: &Evidence) -> serde_json::Value {
-    chatbot_within(record, evidence, CHAT_MAX)
+/// The AWS Chatbot custom notification about `record`, a record of `audit_table`.
+pub fn chatbot(record: &AuditRecord, evidence: &Evidence, audit_table: &str) -> serde_json::Value {
+    chatbot_within(record, evidence, audit_table, CHAT_MAX)
 }
 
-fn chatbot_within(record: &AuditRecord, evidence: &Evidence, budget: usize) -> serde_json::Value {
+fn chatbot_within(
+    record: &AuditRecord,
+    evidence: &Evidence,
+    audit_table: &str,
+    budget: usize,
+) -> serde_json::Value {
     let target = record.action.as_ref().map(|a| a.target.to_string());
     let mut d = String::new();
     let _ = writeln!(d, "*What happened:* {}", record.reason);
@@ -148,7 +161,7 @@ fn chatbot_within(record: &AuditRecord, evidence: &Evidence, budget: usize) -> s
         .map(|p| format!("Approve it: `{}`", p.command))
         .collect();
     next.push(format!(
-        "Look the record up: `reflex audit show {} --table <audit table>`",
+        "Look the record up: `reflex audit show {} --table {audit_table}`",
         record.id
     ));
     if let Some(action) = &record.action {
@@ -435,7 +448,7 @@ mod tests {
         );
         let json = &b[b.find("Audit record (JSON):").expect("json")..];
         assert!(!json.contains("sig=ab"), "{json}");
-        let chat = chatbot(&r, &Evidence::default());
+        let chat = chatbot(&r, &Evidence::default(), "reflex-audit");
         assert_eq!(
             chat["content"]["nextSteps"][0],
             "Approve it: `reflex approve run-7-0001 --table reflex-audit`"
@@ -488,7 +501,8 @@ mod tests {
     #[test]
     fn message_has_a_text_default_and_a_chatbot_custom_notification() {
         let r = record("KubePodCrashLooping", "vote-1");
-        let m: serde_json::Value = serde_json::from_str(&message(&r, &huge_evidence())).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_str(&message(&r, &huge_evidence(), "reflex-audit")).unwrap();
         let text = m["default"].as_str().unwrap();
         assert!(text.contains("Evidence:"), "{text}");
         assert!(text.contains("Pod production/vote-1 (Running)"));
@@ -506,13 +520,17 @@ mod tests {
             "{description}"
         );
         assert!(description.len() <= CHAT_MAX);
+        assert_eq!(
+            chat["content"]["nextSteps"][0],
+            "Look the record up: `reflex audit show run-7-0001 --table reflex-audit`"
+        );
         assert!(chat["content"]["nextSteps"].as_array().unwrap().len() >= 2);
     }
 
     #[test]
     fn a_message_with_huge_logs_stays_under_the_cap_and_says_what_was_cut() {
         let r = record("KubePodCrashLooping", "vote-1");
-        let m = message(&r, &huge_evidence());
+        let m = message(&r, &huge_evidence(), "reflex-audit");
         assert!(m.len() <= MESSAGE_MAX, "{} bytes", m.len());
         assert!(m.contains("cut to fit the notification"));
     }

@@ -209,7 +209,37 @@ impl HmacLinks {
     pub fn sign(&self, id: &str, expires: DateTime<Utc>) -> String {
         hex(&self.mac(id, expires).finalize().into_bytes())
     }
+
+    /// The MAC behind a link's form token: keyed with a key derived from the link key for
+    /// this one purpose, so a form token is never a link signature, nor the reverse.
+    fn form_mac(&self, id: &str, expires: DateTime<Utc>) -> Hmac<Sha256> {
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC accepts keys of any length");
+        derive.update(FORM_TOKEN_PURPOSE);
+        let form_key = derive.finalize().into_bytes();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&form_key)
+            .expect("HMAC accepts keys of any length");
+        mac.update(id.as_bytes());
+        mac.update(b"\n");
+        mac.update(expires.timestamp().to_string().as_bytes());
+        mac
+    }
+
+    /// The anti-forgery token the approval page puts in its form (lowercase hex): bound to
+    /// the link (record id and expiry), and not derivable from the link itself, so a POST
+    /// that carries it came from a page this key holder served for that link.
+    pub fn form_token(&self, id: &str, expires: DateTime<Utc>) -> String {
+        hex(&self.form_mac(id, expires).finalize().into_bytes())
+    }
+
+    /// Whether `token` is the form token of the link for `id` and `expires` (constant time).
+    pub fn verify_form_token(&self, id: &str, expires: DateTime<Utc>, token: &str) -> bool {
+        unhex(token).is_some_and(|token| self.form_mac(id, expires).verify_slice(&token).is_ok())
+    }
 }
+
+/// What the form token's key is derived for (see [`HmacLinks::form_token`]).
+const FORM_TOKEN_PURPOSE: &[u8] = b"reflex approval page form token";
 
 impl fmt::Debug for HmacLinks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -274,8 +304,8 @@ fn unhex(hex: &str) -> Option<Vec<u8>> {
 }
 
 /// `id` as one URL path segment: unreserved characters as they are, anything else
-/// percent-encoded.
-fn path_segment(id: &str) -> String {
+/// percent-encoded (the link's path, and the approval page's form action).
+pub fn path_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for byte in id.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -373,6 +403,23 @@ mod tests {
         let printed = format!("{:?}", links());
         assert!(!printed.contains("0123456789abcdef"), "{printed}");
         assert!(printed.contains("https://intake.example"), "{printed}");
+    }
+
+    #[test]
+    fn a_form_token_is_bound_to_its_link_and_is_not_the_links_signature() {
+        let expires = at("2026-11-20T10:00:00Z");
+        let token = links().form_token("r-1", expires);
+        assert_eq!(token.len(), 64);
+        assert_ne!(token, links().sign("r-1", expires));
+        assert!(links().verify_form_token("r-1", expires, &token));
+        assert!(!links().verify_form_token("r-2", expires, &token));
+        assert!(!links().verify_form_token("r-1", at("2026-11-20T10:00:01Z"), &token));
+        assert!(!links().verify_form_token("r-1", expires, &links().sign("r-1", expires)));
+        assert!(!links().verify_form_token("r-1", expires, ""));
+        assert!(!links().verify_form_token("r-1", expires, "not hex"));
+        let other =
+            HmacLinks::new(b"another key, at least 32 bytes long".to_vec(), "https://x").unwrap();
+        assert!(!other.verify_form_token("r-1", expires, &token));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //!   `KubeCluster` and the kubeconfig file for it; also a fake served from its own runtime
 //!   for tests that block on a child process.
 //! - [`kubectl`]: kubectl, the reference client, at the path `tests/kubectl.sh` found.
+//! - [`ssm`]: the approval links' HMAC key as an SSM SecureString.
 //!
 //! The one design choice to know: every helper panics on failure (a panic in a test helper
 //! is a failed test, with its message), so suites call them without error plumbing. This
@@ -26,6 +27,7 @@ pub mod kubectl;
 pub mod moto;
 pub mod queue;
 pub mod route53;
+pub mod ssm;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

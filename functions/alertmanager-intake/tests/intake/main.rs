@@ -6,9 +6,13 @@
 //!   wrong shape, one bad alert), each with nothing published.
 //! - `publishing`: one message for a small group; a 3,000-alert group cut into messages under
 //!   SNS's limit whose alerts concatenate to the original; 502 when the topic is gone.
+//! - `approvals`: the signed approval link's page (content, headers), the one approval a POST
+//!   publishes (performed by remediate's handler), and reused, tampered, unsigned, expired,
+//!   cross-site, forged, unknown and not-awaiting links refused with nothing changed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
+mod approvals;
 mod publishing;
 mod refusals;
 
@@ -49,6 +53,7 @@ impl Topic {
                 topic_arn: topic_arn.clone(),
                 token: TokenDigest::of(TOKEN.as_bytes()),
                 max_body_bytes,
+                approvals: None,
             },
             publisher: SnsPublisher::new(sns, topic_arn),
             queue,

@@ -87,7 +87,7 @@ async fn act_on_and_read(kube: &reflex_kube::KubeCluster, file: &str) -> String 
         .topic_arn
         .unwrap();
     let queue = SubscribedQueue::subscribe(aws.sdk_config(), &topic, "notify", Delivery::Raw).await;
-    let sns = SnsNotifier::with_client(sns_client, &topic);
+    let sns = SnsNotifier::with_client(sns_client, &topic, "reflex-audit");
     let notifier = EvidenceNotifier::new(kube, &sns);
     let mut policy = Policy::default_policy();
     policy.guardrails.timeouts.verify = Span::from_secs(2);

@@ -11,6 +11,7 @@
 //! | node-replacement slot | `nodeslot#<n>` | `slot` | none | UpdateItem, like a lease |
 //! | the pause in force | `control#pause` | `pause` | none | PutItem (`reflex pause`), UpdateItem `REMOVE` (`resume`) |
 //! | a pause or resume, as recorded | `control#log` | `<time>#<pause id>#<pause or resume>` | none | PutItem |
+//! | an approval link used (single use) | `approval-link#<record id>` | `link` | none | PutItem, `attribute_not_exists(pk) OR state = released` |
 //!
 //! Records are also found by id through the index `by_id` on `id` (`reflex audit show`).
 //!
@@ -23,12 +24,16 @@
 //! flight) is read from the `by_time` index, one query per UTC day in the window.
 //!
 //! `ledger.rs` implements the pipeline's [`Ledger`] on these items, `control.rs` the pause,
-//! `query.rs` what `reflex audit` and `reflex status` read.
+//! `query.rs` what `reflex audit` and `reflex status` read, `link.rs` the single use of
+//! approval links.
 
 mod control;
 mod intent;
 mod ledger;
+mod link;
 mod query;
+
+pub use link::{LinkTaken, LinkUse, link_pk};
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -12,6 +12,8 @@
 //! - `startup`: no credentials is a clear error at start.
 //! - `traffic`: the canary shift-back on moto's Route 53: one batch and INSYNC, a missing
 //!   stable or canary set, a canary at 0, throttled and refused changes, the dry run.
+//! - `links`: the approval links' key from SSM (SecureString only, long enough, never
+//!   shown), and a link taken once in the audit table.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 
@@ -20,6 +22,7 @@ mod concurrency;
 mod eks;
 mod faults;
 mod fleet;
+mod links;
 mod notify;
 mod startup;
 mod store;

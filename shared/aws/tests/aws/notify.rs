@@ -62,7 +62,7 @@ async fn notification_reaches_a_subscribed_queue() {
         SubscribedQueue::subscribe(aws.sdk_config(), &topic, "oncall", Delivery::Envelope).await;
     let record = executed_record();
 
-    SnsNotifier::with_client(sns, &topic)
+    SnsNotifier::with_client(sns, &topic, "reflex-audit")
         .notify(&record)
         .await
         .expect("notify");

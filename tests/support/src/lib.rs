@@ -4,6 +4,8 @@
 //! - [`moto`]: moto's server (AWS APIs over HTTP), one per test binary, and an SDK
 //!   configuration for it.
 //! - [`aws`]: reflex's AWS session on moto (or any endpoint), with unique resource names.
+//! - [`approval`]: a policy that asks for approvals with links on, and a notifier that
+//!   keeps what on-call was told.
 //! - [`asg`]: Auto Scaling groups with instances on moto, for node replacement.
 //! - [`queue`]: an SQS queue subscribed to an SNS topic, to read back what was published.
 //! - [`route53`]: a hosted zone with weighted canary/stable sets on moto, and a proxy that
@@ -20,6 +22,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test helper is a failed test
 
+pub mod approval;
 pub mod asg;
 pub mod aws;
 pub mod kube;

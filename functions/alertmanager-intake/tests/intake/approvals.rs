@@ -5,8 +5,6 @@
 //! once in the audit table and publishes the approval to the alerts topic (read back from a
 //! subscribed SQS queue); and remediate's handler performs what was published.
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
@@ -15,12 +13,12 @@ use reflex_alertmanager_intake::{Approvals, serve};
 use reflex_aws::{DynamoLedger, LinksConfig};
 use reflex_core::approval::{ApprovalLinks, ApprovalMessage, HmacLinks};
 use reflex_core::audit::AuditRecord;
-use reflex_core::ledger::{LedgerError, Notifier};
 use reflex_core::pipeline::{Adapters, Pipeline};
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, Verdict};
 use reflex_remediate::{Deps, handle_bytes};
 use reflex_snapshot::Snapshot;
+use reflex_test_support::approval::{Told, policy_with_links};
 use reflex_test_support::ssm::{LINK_KEY, put_key};
 use reflex_test_support::{event, moto};
 
@@ -30,31 +28,6 @@ use crate::Topic;
 const INTAKE: &str = "https://abc123.lambda-url.us-east-1.on.aws";
 /// The address the function URL reports for the approver.
 const APPROVER_IP: &str = "203.0.113.7";
-
-/// The records on-call was told of, as told (with the signed link).
-#[derive(Debug, Default)]
-struct Told(Mutex<Vec<AuditRecord>>);
-
-impl Notifier for Told {
-    async fn notify(&self, record: &AuditRecord) -> Result<(), LedgerError> {
-        self.0.lock().unwrap().push(record.clone());
-        Ok(())
-    }
-}
-
-/// The default policy with the pod-not-ready rule asking for approval and links on.
-fn policy() -> Policy {
-    let yaml = reflex_core::policy::DEFAULT_POLICY_YAML
-        .replacen(
-            "    class: pod_not_ready\n    action: restart_pod\n",
-            "    class: pod_not_ready\n    action: restart_pod\n    approval: required\n",
-            1,
-        )
-        .replacen("  links: false\n", "  links: true\n", 1);
-    let policy = Policy::from_yaml(&yaml).unwrap();
-    assert!(policy.approval.links);
-    policy
-}
 
 /// An alerts topic with its queue, the audit table, the key in SSM, both functions' signers.
 struct Stack {
@@ -90,7 +63,7 @@ impl Stack {
             signer: signing.load(&sdk).await.unwrap(),
             ledger,
             topic,
-            policy: policy(),
+            policy: policy_with_links(),
             cluster: Snapshot::from_json(&reflex_test_support::kube::voting_app()).unwrap(),
         }
     }

@@ -6,46 +6,22 @@
 //! was already used, or no signer is configured; on the DynamoDB table (moto), two
 //! messages at once give one action.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use reflex_core::approval::{ApprovalLinks, ApprovalMessage, HmacLinks, LinkApproval};
 use reflex_core::audit::AuditRecord;
-use reflex_core::ledger::{LedgerError, MemoryLedger, Notifier};
+use reflex_core::ledger::MemoryLedger;
 use reflex_core::policy::Policy;
 use reflex_core::vocab::verdict::{Mode, Verdict};
 use reflex_remediate::{Deps, HandlerError, Summary, handle_bytes};
 use reflex_snapshot::Snapshot;
+use reflex_test_support::approval::{Told, policy_with_links};
 
 use crate::{deps, event, now, voting_app};
 
 const KEY: &[u8] = b"an approval link key, 32 bytes or more";
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:reflex-alerts";
-
-/// The records on-call was told of, as told.
-#[derive(Debug, Default)]
-struct Told(Mutex<Vec<AuditRecord>>);
-
-impl Notifier for Told {
-    async fn notify(&self, record: &AuditRecord) -> Result<(), LedgerError> {
-        self.0.lock().unwrap().push(record.clone());
-        Ok(())
-    }
-}
-
-/// The default policy, the pod-not-ready rule asking for approval, links on.
-fn policy() -> Policy {
-    let yaml = reflex_core::policy::DEFAULT_POLICY_YAML
-        .replacen(
-            "    class: pod_not_ready\n    action: restart_pod\n",
-            "    class: pod_not_ready\n    action: restart_pod\n    approval: required\n",
-            1,
-        )
-        .replacen("  links: false\n", "  links: true\n", 1);
-    let policy = Policy::from_yaml(&yaml).unwrap();
-    assert!(policy.approval.links);
-    policy
-}
 
 fn links() -> HmacLinks {
     HmacLinks::new(KEY, "https://intake.example").unwrap()
@@ -135,8 +111,12 @@ fn rejected(result: Result<Summary, HandlerError>) -> String {
 
 #[tokio::test]
 async fn a_signed_approval_message_performs_the_awaited_action_once() {
-    let (policy, cluster, ledger, told) =
-        (policy(), voting_app(), MemoryLedger::new(), Told::default());
+    let (policy, cluster, ledger, told) = (
+        policy_with_links(),
+        voting_app(),
+        MemoryLedger::new(),
+        Told::default(),
+    );
     let signer: Arc<dyn ApprovalLinks> = Arc::new(links());
     let deps = enforcing(&policy, &cluster, &ledger, &told, Some(signer));
     let record = awaiting(&deps).await;
@@ -191,8 +171,12 @@ async fn a_signed_approval_message_performs_the_awaited_action_once() {
 
 #[tokio::test]
 async fn a_tampered_or_expired_approval_message_is_rejected_and_nothing_is_done() {
-    let (policy, cluster, ledger, told) =
-        (policy(), voting_app(), MemoryLedger::new(), Told::default());
+    let (policy, cluster, ledger, told) = (
+        policy_with_links(),
+        voting_app(),
+        MemoryLedger::new(),
+        Told::default(),
+    );
     let signer: Arc<dyn ApprovalLinks> = Arc::new(links());
     let deps = enforcing(&policy, &cluster, &ledger, &told, Some(signer));
     let record = awaiting(&deps).await;
@@ -226,8 +210,12 @@ async fn a_tampered_or_expired_approval_message_is_rejected_and_nothing_is_done(
 
 #[tokio::test]
 async fn without_a_signer_an_approval_message_is_rejected_as_links_not_configured() {
-    let (policy, cluster, ledger, told) =
-        (policy(), voting_app(), MemoryLedger::new(), Told::default());
+    let (policy, cluster, ledger, told) = (
+        policy_with_links(),
+        voting_app(),
+        MemoryLedger::new(),
+        Told::default(),
+    );
     let deps = enforcing(&policy, &cluster, &ledger, &told, None);
     let record = awaiting(&deps).await;
     let notified = told.0.lock().unwrap()[0].clone();
@@ -244,7 +232,7 @@ async fn without_a_signer_an_approval_message_is_rejected_as_links_not_configure
 async fn two_signed_approval_messages_at_once_on_the_table_give_one_action() {
     let aws = reflex_test_support::aws::moto_aws().await;
     let ledger = reflex_test_support::aws::create_table(&aws).await;
-    let (policy, cluster, told) = (policy(), voting_app(), Told::default());
+    let (policy, cluster, told) = (policy_with_links(), voting_app(), Told::default());
     let signer: Arc<dyn ApprovalLinks> = Arc::new(links());
     let deps = Deps {
         pipeline: reflex_core::pipeline::Pipeline {
@@ -303,8 +291,12 @@ async fn two_signed_approval_messages_at_once_on_the_table_give_one_action() {
 
 #[tokio::test]
 async fn an_approval_message_from_another_topic_is_rejected_and_nothing_is_done() {
-    let (policy, cluster, ledger, told) =
-        (policy(), voting_app(), MemoryLedger::new(), Told::default());
+    let (policy, cluster, ledger, told) = (
+        policy_with_links(),
+        voting_app(),
+        MemoryLedger::new(),
+        Told::default(),
+    );
     let signer: Arc<dyn ApprovalLinks> = Arc::new(links());
     let record = awaiting(&enforcing(
         &policy,

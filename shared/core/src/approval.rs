@@ -196,13 +196,7 @@ impl HmacLinks {
 
     /// The MAC over what a link's signature covers.
     fn mac(&self, id: &str, expires: DateTime<Utc>) -> Hmac<Sha256> {
-        // Any key length is valid for HMAC; `new` has checked it is long enough.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .expect("HMAC accepts keys of any length");
-        mac.update(id.as_bytes());
-        mac.update(b"\n");
-        mac.update(expires.timestamp().to_string().as_bytes());
-        mac
+        link_mac(&self.key, id, expires)
     }
 
     /// The signature of a link, lowercase hex.
@@ -216,13 +210,7 @@ impl HmacLinks {
         let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
             .expect("HMAC accepts keys of any length");
         derive.update(FORM_TOKEN_PURPOSE);
-        let form_key = derive.finalize().into_bytes();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&form_key)
-            .expect("HMAC accepts keys of any length");
-        mac.update(id.as_bytes());
-        mac.update(b"\n");
-        mac.update(expires.timestamp().to_string().as_bytes());
-        mac
+        link_mac(&derive.finalize().into_bytes(), id, expires)
     }
 
     /// The anti-forgery token the approval page puts in its form (lowercase hex): bound to
@@ -280,6 +268,18 @@ impl ApprovalLinks for HmacLinks {
         }
         Ok(())
     }
+}
+
+/// The HMAC-SHA256 under `key` of what a link's signature (and its form token) covers: the
+/// record id, a newline, the expiry's Unix seconds.
+fn link_mac(key: &[u8], id: &str, expires: DateTime<Utc>) -> Hmac<Sha256> {
+    // Any key length is valid for HMAC; `HmacLinks::new` has checked it is long enough.
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(id.as_bytes());
+    mac.update(b"\n");
+    mac.update(expires.timestamp().to_string().as_bytes());
+    mac
 }
 
 /// `bytes` as lowercase hex.

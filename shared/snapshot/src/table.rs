@@ -16,7 +16,7 @@ use reflex_core::objects::LabelSelector;
 use reflex_core::vocab::target::TargetKind;
 use serde::de::DeserializeOwned;
 
-use crate::SnapshotError;
+use crate::error::SnapshotError;
 
 /// Where an item, or one of its fields, is in the file's text.
 pub(crate) type Span = Range<usize>;

@@ -28,7 +28,7 @@ use lambda_http::http::header::{
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use reflex_aws::store::LinkTaken;
+use reflex_aws::store::link::LinkTaken;
 use reflex_core::Verdict;
 use reflex_core::approval::{
     ApprovalLinks, ApprovalMessage, HmacLinks, LinkApproval, LinkRefusal, path_segment,
@@ -366,7 +366,7 @@ fn attempt_id(request: &Request, now: DateTime<Utc>) -> String {
     }
 }
 
-fn already_used(id: &str, used: &reflex_aws::store::LinkUse) -> Response<Body> {
+fn already_used(id: &str, used: &reflex_aws::store::link::LinkUse) -> Response<Body> {
     let when = if used.at.is_empty() {
         String::new()
     } else {

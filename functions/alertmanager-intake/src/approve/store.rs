@@ -5,7 +5,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use reflex_aws::DynamoLedger;
-use reflex_aws::store::{LinkTaken, LinkUse};
+use reflex_aws::store::link::{LinkTaken, LinkUse};
 use reflex_core::AuditRecord;
 use reflex_core::ledger::LedgerError;
 

@@ -30,10 +30,8 @@
 mod control;
 mod intent;
 mod ledger;
-mod link;
+pub mod link;
 mod query;
-
-pub use link::{LinkTaken, LinkUse, link_pk};
 
 use std::collections::HashMap;
 use std::time::Duration;

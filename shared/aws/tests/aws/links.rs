@@ -1,7 +1,7 @@
 //! The approval links' key from moto's SSM, and the single use of a link in the audit table.
 
 use chrono::{Duration, Utc};
-use reflex_aws::store::{LinkTaken, link_pk};
+use reflex_aws::store::link::{LinkTaken, link_pk};
 use reflex_aws::{AwsError, KeyUse, LinksConfig};
 use reflex_core::approval::ApprovalLinks;
 use reflex_test_support::ssm::{LINK_KEY, put_key};

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end, issue scenarios 1 to 4: Debian's Alertmanager → the intake function (its
+# End to end, scenarios 1 to 7: Debian's Alertmanager → the intake function (its
 # function URL, bearer token) → the alerts topic (moto) → the SNS → Lambda delivery, done by
 # the harness (tests/e2e/deliver.py) → `remediate` in enforce mode → the pod deleted on the
 # fake Kubernetes API server, the audit record in DynamoDB, the notification on its topic.
@@ -12,6 +12,7 @@
 # their real binaries under `cargo lambda watch`.
 #
 # Usage: tests/e2e/alertmanager-to-pod.sh   (prints the measured alert → deletion time)
+#        PROFILE=release tests/e2e/alertmanager-to-pod.sh   (the functions built in release)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=tests/e2e/lib.sh
@@ -60,7 +61,10 @@ printf %s "$token" >"$work/token"
 
 step "cargo lambda watch (alertmanager-intake, remediate)"
 lambda_port=$(free_port)
-"$venv/bin/cargo-lambda" lambda watch --ignore-changes --quiet -A 127.0.0.1 -P "$lambda_port" \
+# The functions' profile: dev (the default, as the test suite runs them) or release.
+watch_profile=()
+[ "${PROFILE:-dev}" = release ] && watch_profile=(--release)
+"$venv/bin/cargo-lambda" lambda watch "${watch_profile[@]}" --ignore-changes --quiet -A 127.0.0.1 -P "$lambda_port" \
     --env-file "$work/functions.env" >"$work/watch.log" 2>&1 &
 pids+=($!)
 lambda="http://127.0.0.1:$lambda_port"
@@ -251,4 +255,4 @@ grep -q '"verdict":"executed"' "$work/resumed-delivery" \
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$paused_url")" = 404 ] || fail "$paused_pod not deleted after resume"
 
 step "passed: executed=$executed duplicate_suppressed=$duplicate pod_deletes=$deletes notifications=$notified node_evictions=$evictions instance_terminated=$instance alb_rollback=$rolled_back canary_weights=\"$shifted\" pause_suppressed=1 resume_executed=1"
-echo "alert posted to Alertmanager → pod deleted: $(( deleted - started )) ms"
+echo "alert posted to Alertmanager → pod deleted (${PROFILE:-dev} functions): $(( deleted - started )) ms"

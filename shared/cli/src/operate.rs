@@ -89,7 +89,7 @@ fn table(records: &[AuditRecord], since: &str) -> String {
         return format!("no records since {since}\n");
     }
     let mut out = format!(
-        "{:<19}  {:<10}  {:<15}  {:<26}  {}\n",
+        "{:<19}  {:<17}  {:<15}  {:<26}  {}\n",
         "TIME", "VERDICT", "ACTION", "TARGET", "RULE"
     );
     for r in records {
@@ -100,7 +100,7 @@ fn table(records: &[AuditRecord], since: &str) -> String {
         };
         let rule = r.rule.as_deref().unwrap_or("-");
         let line = format!(
-            "{time:<19}  {:<10}  {:<15}  {:<26}  {}",
+            "{time:<19}  {:<17}  {:<15}  {:<26}  {}",
             r.verdict.as_str(),
             fit(&action, 15),
             fit(&target, 26),

@@ -15,6 +15,7 @@ use reflex_core::audit::AuditRecord;
 use reflex_core::ledger::{LedgerError, Notifier};
 use reflex_core::vocab::op::Op;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// One approval message of an SNS event: the topic it came by, and the approval (or why
 /// its body is not one).
@@ -46,15 +47,28 @@ struct Sns {
     topic_arn: Option<String>,
 }
 
+/// Whether a message body is an object with a `reflex_approval` key (whatever its value);
+/// the rest is skipped.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default, deserialize_with = "present")]
+    reflex_approval: bool,
+}
+
+/// `true` for any value, read without being built.
+fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(value).map(|_| true)
+}
+
 /// The approval messages of `payload` when it is a Lambda SNS event whose every message is
 /// an approval (`{"reflex_approval": ...}`); `None` for anything else, which is left to the
 /// pipeline's decoder.
 pub fn messages(payload: &[u8]) -> Option<Vec<Delivered>> {
     let event: Event = serde_json::from_slice(payload).ok()?;
-    let is_approval = |sns: &Sns| {
-        serde_json::from_str::<serde_json::Value>(&sns.message)
-            .is_ok_and(|body| body.get("reflex_approval").is_some())
-    };
+    // Every alert delivery passes here: the probe scans each message once without building
+    // it (a 1,000-alert webhook is not turned into a JSON tree only to be dropped).
+    let is_approval =
+        |sns: &Sns| serde_json::from_str::<Probe>(&sns.message).is_ok_and(|p| p.reflex_approval);
     if event.records.is_empty() || !event.records.iter().all(|r| is_approval(&r.sns)) {
         return None;
     }
